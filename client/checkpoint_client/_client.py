@@ -1,0 +1,164 @@
+"""``AsyncCheckpointClient``: the gateway over gRPC, as a ``CheckpointStore``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+
+from . import _convert as c
+from ._errors import CheckpointError, InvalidArgument, error_for_code
+from ._ids import new_checkpoint_id
+from ._models import Checkpoint, CheckpointPage, PendingWrite
+from ._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
+from ._store import CheckpointStore
+
+__all__ = ["DEFAULT_TIMEOUT", "AsyncCheckpointClient"]
+
+DEFAULT_TIMEOUT = 10.0
+_MiB = 1024 * 1024
+
+_R = TypeVar("_R")
+
+
+class AsyncCheckpointClient(CheckpointStore):
+    """A ``CheckpointStore`` that talks to a checkpoint-gateway.
+
+    Args:
+        target: ``host:port``, or any gRPC target such as ``dns:///gateway:50051``.
+        timeout: deadline in seconds for each call (``None``: no deadline).
+        credentials: TLS credentials (``grpc.ssl_channel_credentials(...)``); plaintext if None.
+        metadata: sent with every call, e.g. ``[("authorization", "Bearer ...")]``.
+        max_message_bytes: largest message sent or received.
+        options: extra gRPC channel options.
+
+    Example:
+        >>> async with AsyncCheckpointClient("127.0.0.1:50051") as store:  # doctest: +SKIP
+        ...     saved = await store.save(Checkpoint("run-1", {"step": 1}))
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        credentials: grpc.ChannelCredentials | None = None,
+        metadata: Sequence[tuple[str, str]] = (),
+        max_message_bytes: int = 64 * _MiB,
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        channel_options = [
+            ("grpc.max_send_message_length", max_message_bytes),
+            ("grpc.max_receive_message_length", max_message_bytes),
+            *options,
+        ]
+        if credentials is None:
+            self._channel = grpc.aio.insecure_channel(target, options=channel_options)
+        else:
+            self._channel = grpc.aio.secure_channel(target, credentials, options=channel_options)
+        self._stub = pb_grpc.CheckpointServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._timeout = timeout
+        self._metadata = tuple(metadata)
+        self.target = target
+
+    async def _call(self, method: Callable[..., Awaitable[_R]], request: Any) -> _R:
+        try:
+            return await method(request, timeout=self._timeout, metadata=self._metadata)
+        except grpc.aio.AioRpcError as exc:
+            raise _map_rpc_error(exc) from None
+
+    async def save(
+        self, checkpoint: Checkpoint, *, expected_version: int | None = None
+    ) -> Checkpoint:
+        # The id is chosen here, not by the server, so that a retried call is idempotent.
+        if not checkpoint.checkpoint_id:
+            checkpoint = checkpoint.replace(checkpoint_id=new_checkpoint_id())
+        request = c.pb.SaveRequest(
+            checkpoint=c.checkpoint_to_pb(checkpoint), expected_version=expected_version
+        )
+        reply = await self._call(self._stub.Save, request)
+        return checkpoint.replace(
+            checkpoint_id=reply.checkpoint_id,
+            version=reply.version,
+            created_at=c.datetime_from_pb(reply.created_at),
+            pending_writes=(),
+        )
+
+    async def load(
+        self, execution_id: str, checkpoint_id: str, *, namespace: str = ""
+    ) -> Checkpoint:
+        request = c.pb.LoadRequest(
+            execution_id=execution_id, namespace=namespace, checkpoint_id=checkpoint_id
+        )
+        reply = await self._call(self._stub.Load, request)
+        return c.checkpoint_from_pb(reply.checkpoint)
+
+    async def latest(self, execution_id: str, *, namespace: str = "") -> Checkpoint:
+        request = c.pb.LatestRequest(execution_id=execution_id, namespace=namespace)
+        reply = await self._call(self._stub.Latest, request)
+        return c.checkpoint_from_pb(reply.checkpoint)
+
+    async def list(
+        self,
+        execution_id: str,
+        *,
+        namespace: str = "",
+        limit: int | None = None,
+        page_token: str | None = None,
+        before: str | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+    ) -> CheckpointPage:
+        if limit is not None and (isinstance(limit, bool) or not 0 < limit < 2**31):
+            raise InvalidArgument("limit must be a positive integer")
+        request = c.pb.ListRequest(
+            execution_id=execution_id,
+            namespace=namespace,
+            page_size=limit or 0,
+            page_token=page_token or "",
+            before=before or "",
+            metadata_filter=c.filter_to_json(metadata_filter),
+        )
+        reply = await self._call(self._stub.List, request)
+        return CheckpointPage(
+            [c.checkpoint_from_pb(m) for m in reply.checkpoints], reply.next_page_token or None
+        )
+
+    async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
+        request = c.pb.DeleteRequest(
+            execution_id=execution_id, namespace=namespace, checkpoint_id=checkpoint_id
+        )
+        reply = await self._call(self._stub.Delete, request)
+        return bool(reply.deleted)
+
+    async def clear(self, execution_id: str, *, namespace: str | None = None) -> int:
+        request = c.pb.ClearRequest(execution_id=execution_id, namespace=namespace)
+        reply = await self._call(self._stub.Clear, request)
+        return int(reply.deleted)
+
+    async def put_writes(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        writes: Sequence[PendingWrite],
+        *,
+        namespace: str = "",
+    ) -> int:
+        request = c.pb.PutWritesRequest(
+            execution_id=execution_id,
+            namespace=namespace,
+            checkpoint_id=checkpoint_id,
+            writes=[c.write_to_pb(w) for w in writes],
+        )
+        reply = await self._call(self._stub.PutWrites, request)
+        return int(reply.stored)
+
+    async def close(self) -> None:
+        await self._channel.close(grace=None)
+
+
+def _map_rpc_error(exc: grpc.aio.AioRpcError) -> CheckpointError:
+    code = exc.code()
+    name = code.name if code is not None else "UNKNOWN"
+    return error_for_code(name)(exc.details() or name)

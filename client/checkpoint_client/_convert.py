@@ -1,0 +1,124 @@
+"""The one place where protobuf messages and our models meet.
+
+Both edges use it: the client (models -> requests, responses -> models) and the server
+(requests -> models, models -> responses). Protobuf classes never reach users.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from ._codec import OCTET_STREAM
+from ._errors import InvalidArgument
+from ._models import Checkpoint, PendingWrite
+from ._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
+
+__all__ = [
+    "checkpoint_from_pb",
+    "checkpoint_to_pb",
+    "datetime_from_pb",
+    "filter_from_json",
+    "filter_to_json",
+    "pb",
+    "write_from_pb",
+    "write_to_pb",
+]
+
+
+def datetime_from_pb(ts: Timestamp) -> datetime | None:
+    if ts.seconds == 0 and ts.nanos == 0:
+        return None
+    return datetime.fromtimestamp(ts.seconds, UTC).replace(microsecond=ts.nanos // 1000)
+
+
+def _datetime_to_pb(value: datetime | None, out: Timestamp) -> None:
+    if value is not None:
+        out.FromDatetime(value)
+
+
+def write_to_pb(w: PendingWrite) -> pb.PendingWrite:
+    return pb.PendingWrite(
+        task_id=w.task_id,
+        idx=w.idx,
+        channel=w.channel,
+        value=w.value_bytes,
+        content_type=w.content_type,
+        task_path=w.task_path,
+    )
+
+
+def write_from_pb(m: pb.PendingWrite) -> PendingWrite:
+    return PendingWrite(
+        m.task_id,
+        m.idx,
+        m.channel,
+        m.value,
+        content_type=m.content_type or OCTET_STREAM,
+        task_path=m.task_path,
+    )
+
+
+def checkpoint_to_pb(cp: Checkpoint, *, with_state: bool = True) -> pb.Checkpoint:
+    m = pb.Checkpoint(
+        execution_id=cp.execution_id,
+        namespace=cp.namespace,
+        checkpoint_id=cp.checkpoint_id,
+        parent_id=cp.parent_id,
+        state=cp.state_bytes if with_state else b"",
+        content_type=cp.content_type,
+        metadata=cp.metadata_json().decode() if cp.metadata else "",
+        node=cp.node,
+        next_nodes=cp.next_nodes,
+        version=cp.version,
+        pending_writes=[write_to_pb(w) for w in cp.pending_writes],
+    )
+    _datetime_to_pb(cp.created_at, m.created_at)
+    return m
+
+
+def _json_object(text: str, field: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidArgument(f"{field} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise InvalidArgument(f"{field} must be a JSON object")
+    return value
+
+
+def checkpoint_from_pb(m: pb.Checkpoint) -> Checkpoint:
+    """Build a model from a message; raises InvalidArgument for malformed metadata."""
+    return Checkpoint(
+        m.execution_id,
+        m.state,
+        namespace=m.namespace,
+        checkpoint_id=m.checkpoint_id,
+        parent_id=m.parent_id,
+        node=m.node,
+        next_nodes=list(m.next_nodes),
+        content_type=m.content_type or OCTET_STREAM,
+        metadata=_json_object(m.metadata, "metadata"),
+        created_at=datetime_from_pb(m.created_at),
+        version=m.version,
+        pending_writes=[write_from_pb(w) for w in m.pending_writes],
+    )
+
+
+def filter_to_json(metadata_filter: Mapping[str, Any] | None) -> str:
+    if not metadata_filter:
+        return ""
+    try:
+        return json.dumps(dict(metadata_filter), separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"metadata_filter is not JSON-serializable: {exc}") from exc
+
+
+def filter_from_json(text: str) -> dict[str, Any] | None:
+    return _json_object(text, "metadata_filter") or None

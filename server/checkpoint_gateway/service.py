@@ -1,0 +1,147 @@
+"""The gRPC servicer: requests in, store calls, responses out, errors mapped once.
+
+Validation is done by the store chain (see ``backends._base``), so a request is checked by
+exactly the same code whether it arrives over gRPC or from an in-process caller. This
+layer turns protobuf into models (rejecting malformed JSON), and exceptions into status
+codes: ``CheckpointError`` subclasses by their ``grpc_code``, anything else INTERNAL with
+a fixed message; the traceback goes to the log, never on the wire.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+from checkpoint_client import CheckpointError, CheckpointPage, CheckpointStore, InvalidArgument
+from checkpoint_client import _convert as c
+from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
+
+log = logging.getLogger("checkpoint_gateway.service")
+
+_Req = TypeVar("_Req")
+_Resp = TypeVar("_Resp")
+Handler = Callable[[Any, _Req, grpc.aio.ServicerContext[Any, Any]], Awaitable[_Resp]]
+
+_RESPONSE_HEADROOM = 64 * 1024
+
+
+def _rpc(handler: Handler[_Req, _Resp]) -> Handler[_Req, _Resp]:
+    """Map exceptions raised by a handler to gRPC status codes."""
+    method = handler.__name__
+
+    async def wrapper(
+        self: Any, request: _Req, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> _Resp:
+        try:
+            return await handler(self, request, context)
+        except CheckpointError as exc:
+            code, details = grpc.StatusCode[exc.grpc_code], str(exc) or exc.grpc_code
+            if code is grpc.StatusCode.INTERNAL:
+                log.exception("%s failed: %s", method, details)
+                details = "internal error"
+        except Exception:
+            log.exception("%s failed with an unexpected error", method)
+            code, details = grpc.StatusCode.INTERNAL, "internal error"
+        await context.abort(code, details)
+        raise AssertionError("unreachable: abort raises")
+
+    wrapper.__name__ = method
+    return wrapper
+
+
+class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
+    """Serves ``checkpoint_gateway.v1.CheckpointService`` from a ``CheckpointStore``.
+
+    Args:
+        store: the store chain to serve from.
+        max_response_bytes: a List page is cut short so its response stays under this.
+    """
+
+    def __init__(self, store: CheckpointStore, *, max_response_bytes: int) -> None:
+        self._store = store
+        self._max_response_bytes = max_response_bytes
+
+    @_rpc
+    async def Save(self, request: c.pb.SaveRequest, context: Any) -> c.pb.SaveResponse:
+        checkpoint = c.checkpoint_from_pb(request.checkpoint)
+        expected = request.expected_version if request.HasField("expected_version") else None
+        saved = await self._store.save(checkpoint, expected_version=expected)
+        reply = c.pb.SaveResponse(checkpoint_id=saved.checkpoint_id, version=saved.version)
+        if saved.created_at is not None:
+            reply.created_at.FromDatetime(saved.created_at)
+        return reply
+
+    @_rpc
+    async def Load(self, request: c.pb.LoadRequest, context: Any) -> c.pb.LoadResponse:
+        cp = await self._store.load(
+            request.execution_id, request.checkpoint_id, namespace=request.namespace
+        )
+        return c.pb.LoadResponse(checkpoint=c.checkpoint_to_pb(cp))
+
+    @_rpc
+    async def Latest(self, request: c.pb.LatestRequest, context: Any) -> c.pb.LatestResponse:
+        cp = await self._store.latest(request.execution_id, namespace=request.namespace)
+        return c.pb.LatestResponse(checkpoint=c.checkpoint_to_pb(cp))
+
+    @_rpc
+    async def List(self, request: c.pb.ListRequest, context: Any) -> c.pb.ListResponse:
+        if request.page_size < 0:
+            raise InvalidArgument("page_size must not be negative")
+        limit = request.page_size or None
+        while True:
+            page = await self._list(request, limit)
+            reply = c.pb.ListResponse(
+                checkpoints=[c.checkpoint_to_pb(cp) for cp in page.checkpoints],
+                next_page_token=page.next_page_token or "",
+            )
+            fits = self._fitting(reply)
+            if fits == len(page.checkpoints):
+                return reply
+            # Too large for one message: ask again for the items that fit, so the page
+            # token comes from the store and stays consistent with what was sent.
+            limit = fits
+
+    async def _list(self, request: c.pb.ListRequest, limit: int | None) -> CheckpointPage:
+        return await self._store.list(
+            request.execution_id,
+            namespace=request.namespace,
+            limit=limit,
+            page_token=request.page_token or None,
+            before=request.before or None,
+            metadata_filter=c.filter_from_json(request.metadata_filter),
+        )
+
+    def _fitting(self, reply: c.pb.ListResponse) -> int:
+        budget = self._max_response_bytes - _RESPONSE_HEADROOM
+        total = 0
+        for i, m in enumerate(reply.checkpoints):
+            total += m.ByteSize() + 8
+            if total > budget:
+                return max(i, 1)
+        return len(reply.checkpoints)
+
+    @_rpc
+    async def Delete(self, request: c.pb.DeleteRequest, context: Any) -> c.pb.DeleteResponse:
+        deleted = await self._store.delete(
+            request.execution_id, request.checkpoint_id, namespace=request.namespace
+        )
+        return c.pb.DeleteResponse(deleted=deleted)
+
+    @_rpc
+    async def Clear(self, request: c.pb.ClearRequest, context: Any) -> c.pb.ClearResponse:
+        namespace = request.namespace if request.HasField("namespace") else None
+        deleted = await self._store.clear(request.execution_id, namespace=namespace)
+        return c.pb.ClearResponse(deleted=deleted)
+
+    @_rpc
+    async def PutWrites(
+        self, request: c.pb.PutWritesRequest, context: Any
+    ) -> c.pb.PutWritesResponse:
+        writes = [c.write_from_pb(w) for w in request.writes]
+        stored = await self._store.put_writes(
+            request.execution_id, request.checkpoint_id, writes, namespace=request.namespace
+        )
+        return c.pb.PutWritesResponse(stored=stored)

@@ -1,0 +1,84 @@
+"""Test adapter: drives the *sync* client through the async contract suite.
+
+Each call runs the blocking method in a worker thread, so the suite's event loop (which
+also runs the gateway under test) stays free to serve it. Real sync client, real wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from checkpoint_client import (
+    Checkpoint,
+    CheckpointPage,
+    CheckpointStore,
+    PendingWrite,
+    SyncCheckpointStore,
+)
+
+
+class SyncAsAsync(CheckpointStore):
+    def __init__(self, sync: SyncCheckpointStore) -> None:
+        self.sync = sync
+
+    async def save(
+        self, checkpoint: Checkpoint, *, expected_version: int | None = None
+    ) -> Checkpoint:
+        return await asyncio.to_thread(
+            self.sync.save, checkpoint, expected_version=expected_version
+        )
+
+    async def load(
+        self, execution_id: str, checkpoint_id: str, *, namespace: str = ""
+    ) -> Checkpoint:
+        return await asyncio.to_thread(
+            self.sync.load, execution_id, checkpoint_id, namespace=namespace
+        )
+
+    async def latest(self, execution_id: str, *, namespace: str = "") -> Checkpoint:
+        return await asyncio.to_thread(self.sync.latest, execution_id, namespace=namespace)
+
+    async def list(
+        self,
+        execution_id: str,
+        *,
+        namespace: str = "",
+        limit: int | None = None,
+        page_token: str | None = None,
+        before: str | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+    ) -> CheckpointPage:
+        return await asyncio.to_thread(
+            self.sync.list,
+            execution_id,
+            namespace=namespace,
+            limit=limit,
+            page_token=page_token,
+            before=before,
+            metadata_filter=metadata_filter,
+        )
+
+    async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
+        return await asyncio.to_thread(
+            self.sync.delete, execution_id, checkpoint_id, namespace=namespace
+        )
+
+    async def clear(self, execution_id: str, *, namespace: str | None = None) -> int:
+        return await asyncio.to_thread(self.sync.clear, execution_id, namespace=namespace)
+
+    async def put_writes(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        writes: Sequence[PendingWrite],
+        *,
+        namespace: str = "",
+    ) -> int:
+        return await asyncio.to_thread(
+            self.sync.put_writes, execution_id, checkpoint_id, writes, namespace=namespace
+        )
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.sync.close)

@@ -1,0 +1,90 @@
+"""Shared fixtures: a store of every backend, reached in-process and through a gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from checkpoint_client import AsyncCheckpointClient, CheckpointClient, CheckpointStore
+from checkpoint_gateway.app import Gateway
+from checkpoint_gateway.backends._base import Backend
+from checkpoint_gateway.validation import Limits
+
+from .adapters import SyncAsAsync
+from .backends import BACKENDS
+
+MODES = ("direct", "async-client", "sync-client")
+
+# Small limits so that over-limit tests are cheap; the same for every mode.
+TEST_LIMITS = Limits(max_state_bytes=256 * 1024, max_metadata_bytes=4096, max_page_size=100)
+
+
+@pytest.fixture
+async def make_backend(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[Backend]]]:
+    """Build stores of the test's backend with options; all closed at the end."""
+    name = request.param
+    made: list[Backend] = []
+
+    async def make(**options: Any) -> Backend:
+        options.setdefault("limits", TEST_LIMITS)
+        sub = tmp_path / f"s{len(made)}"
+        sub.mkdir()
+        store = await BACKENDS[name](request, sub, **options)
+        made.append(store)
+        return store
+
+    try:
+        yield make
+    finally:
+        for store in made:
+            await store.close()
+
+
+@pytest.fixture
+async def backend(make_backend: Callable[..., Awaitable[Backend]]) -> Backend:
+    return await make_backend()
+
+
+@pytest.fixture
+async def gateway(backend: Backend) -> AsyncIterator[Gateway]:
+    gw = await Gateway.start(backend, listen="127.0.0.1:0")
+    try:
+        yield gw
+    finally:
+        await gw.stop(grace=1.0)
+
+
+@pytest.fixture
+async def store(request: pytest.FixtureRequest, backend: Backend) -> AsyncIterator[CheckpointStore]:
+    """The store under test: ``backend`` directly, or through a real gateway on port 0."""
+    mode = request.param
+    if mode == "direct":
+        yield backend
+        return
+    gw = await Gateway.start(backend, listen="127.0.0.1:0")
+    target = f"127.0.0.1:{gw.port}"
+    client: CheckpointStore
+    if mode == "async-client":
+        client = AsyncCheckpointClient(target, timeout=30)
+    else:
+        client = SyncAsAsync(await asyncio.to_thread(CheckpointClient, target, timeout=30))
+    try:
+        yield client
+    finally:
+        await client.close()
+        await gw.stop(grace=1.0)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize every test that builds a backend over all backends, and every test
+    that uses ``store`` over the access modes too."""
+    names = list(BACKENDS)
+    if "make_backend" in metafunc.fixturenames:
+        metafunc.parametrize("make_backend", names, indirect=True)
+    if "store" in metafunc.fixturenames:
+        metafunc.parametrize("store", MODES, indirect=True)
