@@ -35,3 +35,7 @@ BACKENDS: dict[str, Factory] = {
     "file": file,
     "sqlite": sqlite,
 }
+
+# Server-backed backends live with the harness that starts their servers.
+BACKENDS.update(_postgres.BACKENDS)
+BACKENDS.update(_redis.BACKENDS)

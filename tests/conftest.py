@@ -16,6 +16,8 @@ from checkpoint_gateway.validation import Limits
 from .adapters import SyncAsAsync
 from .backends import BACKENDS
 
+pytest_plugins = ["tests.harness.postgres", "tests.harness.redis"]
+
 MODES = ("direct", "async-client", "sync-client")
 
 # Small limits so that over-limit tests are cheap; the same for every mode.
