@@ -35,55 +35,41 @@ async def open_backend(url: str, **options: Any) -> Backend:
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
+    store: Backend
     if scheme == "memory":
-        return MemoryStore(**options)
-    if scheme in ("file", "sqlite"):
+        store = MemoryStore(**options)
+    elif scheme in ("file", "sqlite"):
         if parts.netloc not in ("", "localhost"):
-            if scheme in ("postgresql", "postgres"):
-        from .postgres import PostgresStore
-
-        return await PostgresStore.open(url, **options)
-    if scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
-        from .redis import RedisStore
-
-        return await RedisStore.open(url, **options)
-    raise BackendURLError(f"{scheme}:// URL must not name a host: {url!r}")
+            raise BackendURLError(f"{scheme}:// URL must not name a host: {url!r}")
         path = unquote(parts.path)
         if scheme == "sqlite":
             # SQLAlchemy's convention: sqlite:///rel.db is relative to the working
             # directory, sqlite:////abs.db is absolute.
             path = "/" + path.lstrip("/") if url.startswith("sqlite:////") else path[1:]
         if not path:
-            if scheme in ("postgresql", "postgres"):
-        from .postgres import PostgresStore
-
-        return await PostgresStore.open(url, **options)
-    if scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
-        from .redis import RedisStore
-
-        return await RedisStore.open(url, **options)
-    raise BackendURLError(f"{scheme}:// URL needs a path, e.g. {scheme}:///data")
+            raise BackendURLError(f"{scheme}:// URL needs a path, e.g. {scheme}:///data")
         if scheme == "file":
             from .file import FileStore
 
-            store: Backend = await FileStore.open(path, **options)
-            return store
-        from .sqlite import SqliteStore
+            store = await FileStore.open(path, **options)
+        else:
+            from .sqlite import SqliteStore
 
-        store = await SqliteStore.open(path, **options)
-        return store
-    if scheme in ("postgresql", "postgres"):
+            store = await SqliteStore.open(path, **options)
+    elif scheme in ("postgresql", "postgres"):
         from .postgres import PostgresStore
 
-        return await PostgresStore.open(url, **options)
-    if scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
+        store = await PostgresStore.open(url, **options)
+    elif scheme in ("redis", "rediss", "redis+cluster", "rediss+cluster"):
         from .redis import RedisStore
 
-        return await RedisStore.open(url, **options)
-    raise BackendURLError(
-        f"unknown backend scheme {parts.scheme + '://' if parts.scheme else url!r}; "
-        f"expected one of {', '.join(s + '://' for s in SCHEMES)}"
-    )
+        store = await RedisStore.open(url, **options)
+    else:
+        raise BackendURLError(
+            f"unknown backend scheme {parts.scheme + '://' if parts.scheme else url!r}; "
+            f"expected one of {', '.join(s + '://' for s in SCHEMES)}"
+        )
+    return store
 
 
 def mask_url(url: str) -> str:
