@@ -7,15 +7,17 @@ PostgreSQL server), a fresh temporary directory and backend options (``limits``,
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
 from checkpoint_gateway.backends import open_backend
 from checkpoint_gateway.backends._base import Backend
 
-Factory = Callable[..., Awaitable[Backend]]
+from .backends_types import Factory
+from .harness import postgres as _postgres
+from .harness import redis as _redis
 
 
 async def memory(request: pytest.FixtureRequest, tmp: Path, **options: Any) -> Backend:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from checkpoint_client import AsyncCheckpointClient, CheckpointClient, CheckpointStore
 from checkpoint_gateway.app import Gateway
 from checkpoint_gateway.backends._base import Backend

@@ -9,12 +9,13 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from grpc_health.v1 import _async as health_aio  # what grpc_health.v1.health.aio re-exports
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
 from checkpoint_client import CheckpointStore
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1 import _async as health_aio  # what grpc_health.v1.health.aio re-exports
-from grpc_reflection.v1alpha import reflection
 
 from .service import CheckpointServicer
 

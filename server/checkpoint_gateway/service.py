@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
+
 from checkpoint_client import CheckpointError, CheckpointPage, CheckpointStore, InvalidArgument
 from checkpoint_client import _convert as c
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc

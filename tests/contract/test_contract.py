@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
+
 from checkpoint_client import (
     Checkpoint,
     CheckpointStore,

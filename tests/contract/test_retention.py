@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from checkpoint_client import Checkpoint, NotFound, PendingWrite
 from checkpoint_gateway.backends import Backend, Retention
 

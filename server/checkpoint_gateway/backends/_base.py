@@ -237,7 +237,11 @@ class Backend(CheckpointStore, ABC):
 
     @abstractmethod
     async def _put_writes(
-        self, execution_id: str, namespace: str, checkpoint_id: str, writes: builtins.list[PendingWrite]
+        self,
+        execution_id: str,
+        namespace: str,
+        checkpoint_id: str,
+        writes: builtins.list[PendingWrite],
     ) -> bool:
         """Upsert writes by (task_id, idx); False when the checkpoint does not exist."""
 
