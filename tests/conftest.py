@@ -9,6 +9,10 @@ from typing import Any
 
 import pytest
 
+# The harness modules hold fixtures (pytest_plugins below) and are imported early by
+# tests/backends.py; let pytest rewrite their asserts all the same.
+pytest.register_assert_rewrite("tests.harness")
+
 from checkpoint_client import AsyncCheckpointClient, CheckpointClient, CheckpointStore
 from checkpoint_gateway.app import Gateway
 from checkpoint_gateway.backends._base import Backend
