@@ -9,7 +9,7 @@ import grpc
 import grpc.aio
 
 from . import _convert as c
-from ._errors import CheckpointError, InvalidArgument, error_for_code
+from ._errors import CheckpointError, InvalidArgument, Unavailable, error_for_code
 from ._ids import new_checkpoint_id
 from ._models import Checkpoint, CheckpointPage, PendingWrite
 from ._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
@@ -63,7 +63,12 @@ class AsyncCheckpointClient(CheckpointStore):
         self._metadata = tuple(metadata)
         self.target = target
 
-    async def _call(self, method: Callable[..., Awaitable[_R]], request: Any) -> _R:
+    async def _call(self, method: Callable[..., Awaitable[_R]], build: Callable[[], Any]) -> _R:
+        """Build the request (protobuf refuses what it cannot encode), call, map errors."""
+        try:
+            request = build()
+        except (ValueError, TypeError) as exc:  # includes UnicodeEncodeError
+            raise InvalidArgument(f"the request cannot be encoded: {exc}") from exc
         try:
             return await method(request, timeout=self._timeout, metadata=self._metadata)
         except grpc.aio.AioRpcError as exc:
@@ -75,10 +80,12 @@ class AsyncCheckpointClient(CheckpointStore):
         # The id is chosen here, not by the server, so that a retried call is idempotent.
         if not checkpoint.checkpoint_id:
             checkpoint = checkpoint.replace(checkpoint_id=new_checkpoint_id())
-        request = c.pb.SaveRequest(
-            checkpoint=c.checkpoint_to_pb(checkpoint), expected_version=expected_version
+        reply = await self._call(
+            self._stub.Save,
+            lambda: c.pb.SaveRequest(
+                checkpoint=c.checkpoint_to_pb(checkpoint), expected_version=expected_version
+            ),
         )
-        reply = await self._call(self._stub.Save, request)
         return checkpoint.replace(
             checkpoint_id=reply.checkpoint_id,
             version=reply.version,
@@ -89,15 +96,19 @@ class AsyncCheckpointClient(CheckpointStore):
     async def load(
         self, execution_id: str, checkpoint_id: str, *, namespace: str = ""
     ) -> Checkpoint:
-        request = c.pb.LoadRequest(
-            execution_id=execution_id, namespace=namespace, checkpoint_id=checkpoint_id
+        reply = await self._call(
+            self._stub.Load,
+            lambda: c.pb.LoadRequest(
+                execution_id=execution_id, namespace=namespace, checkpoint_id=checkpoint_id
+            ),
         )
-        reply = await self._call(self._stub.Load, request)
         return c.checkpoint_from_pb(reply.checkpoint)
 
     async def latest(self, execution_id: str, *, namespace: str = "") -> Checkpoint:
-        request = c.pb.LatestRequest(execution_id=execution_id, namespace=namespace)
-        reply = await self._call(self._stub.Latest, request)
+        reply = await self._call(
+            self._stub.Latest,
+            lambda: c.pb.LatestRequest(execution_id=execution_id, namespace=namespace),
+        )
         return c.checkpoint_from_pb(reply.checkpoint)
 
     async def list(
@@ -110,31 +121,39 @@ class AsyncCheckpointClient(CheckpointStore):
         before: str | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
     ) -> CheckpointPage:
-        if limit is not None and (isinstance(limit, bool) or not 0 < limit < 2**31):
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
             raise InvalidArgument("limit must be a positive integer")
-        request = c.pb.ListRequest(
-            execution_id=execution_id,
-            namespace=namespace,
-            page_size=limit or 0,
-            page_token=page_token or "",
-            before=before or "",
-            metadata_filter=c.filter_to_json(metadata_filter),
+        reply = await self._call(
+            self._stub.List,
+            lambda: c.pb.ListRequest(
+                execution_id=execution_id,
+                namespace=namespace,
+                page_size=min(limit or 0, 2**31 - 1),  # the gateway lowers it to its maximum
+                page_token=page_token or "",
+                before=before or "",
+                metadata_filter=c.filter_to_json(metadata_filter),
+            ),
         )
-        reply = await self._call(self._stub.List, request)
         return CheckpointPage(
             [c.checkpoint_from_pb(m) for m in reply.checkpoints], reply.next_page_token or None
         )
 
     async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
-        request = c.pb.DeleteRequest(
-            execution_id=execution_id, namespace=namespace, checkpoint_id=checkpoint_id
+        reply = await self._call(
+            self._stub.Delete,
+            lambda: c.pb.DeleteRequest(
+                execution_id=execution_id, namespace=namespace, checkpoint_id=checkpoint_id
+            ),
         )
-        reply = await self._call(self._stub.Delete, request)
         return bool(reply.deleted)
 
     async def clear(self, execution_id: str, *, namespace: str | None = None) -> int:
-        request = c.pb.ClearRequest(execution_id=execution_id, namespace=namespace)
-        reply = await self._call(self._stub.Clear, request)
+        reply = await self._call(
+            self._stub.Clear,
+            lambda: c.pb.ClearRequest(execution_id=execution_id, namespace=namespace),
+        )
         return int(reply.deleted)
 
     async def put_writes(
@@ -145,13 +164,15 @@ class AsyncCheckpointClient(CheckpointStore):
         *,
         namespace: str = "",
     ) -> int:
-        request = c.pb.PutWritesRequest(
-            execution_id=execution_id,
-            namespace=namespace,
-            checkpoint_id=checkpoint_id,
-            writes=[c.write_to_pb(w) for w in writes],
+        reply = await self._call(
+            self._stub.PutWrites,
+            lambda: c.pb.PutWritesRequest(
+                execution_id=execution_id,
+                namespace=namespace,
+                checkpoint_id=checkpoint_id,
+                writes=[c.write_to_pb(w) for w in writes],
+            ),
         )
-        reply = await self._call(self._stub.PutWrites, request)
         return int(reply.stored)
 
     async def close(self) -> None:
@@ -161,4 +182,8 @@ class AsyncCheckpointClient(CheckpointStore):
 def _map_rpc_error(exc: grpc.aio.AioRpcError) -> CheckpointError:
     code = exc.code()
     name = code.name if code is not None else "UNKNOWN"
+    if name == "CANCELLED":
+        # Our own cancellations surface as asyncio.CancelledError, not as a status, so
+        # this one came from the server or a proxy going away: retryable.
+        return Unavailable(f"the call was cancelled by the server: {exc.details()}")
     return error_for_code(name)(exc.details() or name)

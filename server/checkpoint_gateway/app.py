@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -22,6 +22,55 @@ from .service import CheckpointServicer
 log = logging.getLogger("checkpoint_gateway")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CheckpointService"].full_name
+_SERVICE_PREFIX = f"/{SERVICE_NAME}/"
+
+
+class DrainInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Counts in-flight checkpoint calls and, once draining, refuses new ones.
+
+    grpc's own ``server.stop`` rejects late calls as CANCELLED, which a client cannot tell
+    from its own cancellation; UNAVAILABLE says "retry, elsewhere". Health and reflection
+    are left alone so probes keep answering (NOT_SERVING) while the gateway drains.
+    """
+
+    def __init__(self) -> None:
+        self.draining = False
+        self.in_flight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or handler.unary_unary is None or not method.startswith(_SERVICE_PREFIX):
+            return handler
+        inner = handler.unary_unary
+
+        async def behavior(request: Any, context: Any) -> Any:
+            if self.draining:
+                await context.abort(
+                    grpc.StatusCode.UNAVAILABLE, "the gateway is shutting down; retry"
+                )
+            self.in_flight += 1
+            self.idle.clear()
+            try:
+                return await inner(request, context)
+            finally:
+                self.in_flight -= 1
+                if self.in_flight == 0:
+                    self.idle.set()
+
+        return grpc.unary_unary_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
 
 class Gateway:
@@ -35,11 +84,13 @@ class Gateway:
         self,
         server: grpc.aio.Server,
         health: health_aio.HealthServicer,
+        drain: DrainInterceptor,
         store: CheckpointStore,
         port: int,
     ) -> None:
         self._server = server
         self._health = health
+        self._drain = drain
         self.store = store
         self.port = port
         self._stopped = asyncio.Event()
@@ -54,13 +105,15 @@ class Gateway:
         options: Sequence[tuple[str, Any]] = (),
     ) -> Gateway:
         """Serve ``store`` on ``listen`` (``host:port``; port 0 picks a free one)."""
+        drain = DrainInterceptor()
         server = grpc.aio.server(
+            interceptors=[drain],
             options=[
                 ("grpc.max_send_message_length", max_message_bytes),
                 ("grpc.max_receive_message_length", max_message_bytes),
                 ("grpc.so_reuseport", 0),
                 *options,
-            ]
+            ],
         )
         pb_grpc.add_CheckpointServiceServicer_to_server(  # type: ignore[no-untyped-call]
             CheckpointServicer(store, max_response_bytes=max_message_bytes), server
@@ -75,13 +128,14 @@ class Gateway:
             ],
             server,
         )
-        port = server.add_insecure_port(listen)
-        if port == 0:
-            raise OSError(f"cannot listen on {listen}")
+        try:
+            port = server.add_insecure_port(listen)
+        except RuntimeError as exc:
+            raise OSError(f"cannot listen on {listen}: address in use or not available") from exc
         await server.start()
         for service in ("", SERVICE_NAME):
             await health.set(service, health_pb2.HealthCheckResponse.SERVING)
-        return cls(server, health, store, port)
+        return cls(server, health, drain, store, port)
 
     async def stop(self, grace: float | None = 10.0) -> None:
         """Drain and stop: health NOT_SERVING, refuse new calls, let in-flight calls finish
@@ -90,7 +144,15 @@ class Gateway:
             return
         self._stopped.set()
         await self._health.enter_graceful_shutdown()
-        await self._server.stop(grace)
+        self._drain.draining = True
+        try:
+            await asyncio.wait_for(self._drain.idle.wait(), grace)
+        except TimeoutError:
+            log.warning(
+                "grace period over with %d calls in flight; cancelling them",
+                self._drain.in_flight,
+            )
+        await self._server.stop(0)
         await self.store.close()
 
     async def wait_for_termination(self) -> None:

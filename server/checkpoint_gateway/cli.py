@@ -1,0 +1,129 @@
+"""``checkpoint-gateway``: serve the gateway, or apply a backend's migrations.
+
+    checkpoint-gateway serve [--listen HOST:PORT] [--backend URL] [...]
+    checkpoint-gateway migrate [--backend URL]
+
+Exit codes: 0 after a clean shutdown, 1 when the gateway cannot start (backend
+unreachable, port taken), 2 for bad settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from . import __version__, config, logs
+from .app import Gateway
+from .backends import Backend, BackendURLError, Retention, mask_url, open_backend
+from .validation import Limits
+
+log = logging.getLogger("checkpoint_gateway")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="checkpoint-gateway", description="A gRPC checkpoint service for agent runtimes."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the gateway until SIGTERM or SIGINT")
+    config.add_arguments(serve)
+    migrate = commands.add_parser("migrate", help="create or upgrade the backend's schema")
+    config.add_arguments(migrate)
+    return parser
+
+
+async def _open(settings: config.Settings) -> Backend:
+    limits = Limits(
+        max_id_length=settings.max_id_length,
+        max_state_bytes=settings.max_state_bytes,
+        max_metadata_bytes=settings.max_metadata_bytes,
+        default_page_size=settings.default_page_size,
+        max_page_size=settings.max_page_size,
+    )
+    retention = Retention(
+        max_checkpoints=settings.max_checkpoints, ttl_seconds=settings.ttl_seconds
+    )
+    return await open_backend(settings.backend, limits=limits, retention=retention)
+
+
+async def serve(settings: config.Settings) -> None:
+    # Handlers first: a signal that arrives once we say we listen must drain, not kill.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    store = await _open(settings)
+    try:
+        gateway = await Gateway.start(
+            store, listen=settings.listen, max_message_bytes=settings.max_message_bytes
+        )
+    except BaseException:
+        await store.close()
+        raise
+    host = settings.listen.rpartition(":")[0]
+    log.info(
+        "checkpoint-gateway %s listening on %s:%d, backend %s",
+        __version__,
+        host,
+        gateway.port,
+        mask_url(settings.backend),
+    )
+    await stop.wait()
+    log.info("shutting down: draining in-flight calls for up to %.1fs", settings.grace_seconds)
+    await gateway.stop(settings.grace_seconds)
+    log.info("stopped")
+
+
+async def migrate(settings: config.Settings) -> None:
+    store = await _open(settings)  # opening a backend applies its pending migrations
+    await store.close()
+    log.info("backend %s is up to date", mask_url(settings.backend))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = config.load(args)
+    except config.SettingsError as exc:
+        print(f"checkpoint-gateway: error: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level, settings.log_format)
+    command = serve if args.command == "serve" else migrate
+    try:
+        asyncio.run(command(settings))
+    except BackendURLError as exc:
+        print(
+            f"checkpoint-gateway: error: --backend / CHECKPOINT_GATEWAY_BACKEND: {exc}",
+            file=sys.stderr,
+        )
+        return 2
+    except (OSError, RuntimeError) as exc:
+        # Port taken, directory not writable, backend unreachable: say what, no traceback.
+        print(f"checkpoint-gateway: error: cannot start: {_safe(exc, settings)}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from checkpoint_client import CheckpointError
+
+        if isinstance(exc, CheckpointError):
+            print(
+                f"checkpoint-gateway: error: cannot start: {_safe(exc, settings)}", file=sys.stderr
+            )
+            return 1
+        raise
+    return 0
+
+
+def _safe(exc: BaseException, settings: config.Settings) -> str:
+    """The error text with the backend URL's password masked."""
+    text = str(exc) or type(exc).__name__
+    masked = mask_url(settings.backend)
+    return text.replace(settings.backend, masked) if masked != settings.backend else text
+
+
+if __name__ == "__main__":
+    sys.exit(main())

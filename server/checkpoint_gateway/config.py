@@ -1,0 +1,204 @@
+"""Settings: one table, read from flags and ``CHECKPOINT_GATEWAY_*`` variables.
+
+Every setting has a flag (``--max-state-bytes``) and an environment variable
+(``CHECKPOINT_GATEWAY_MAX_STATE_BYTES``); a flag wins over the variable, the variable over
+the default. Values are parsed strictly (``"false"`` is false, ``"flase"`` is an error)
+and checked at start, so a bad value stops the gateway with one line naming the setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+ENV_PREFIX = "CHECKPOINT_GATEWAY_"
+MiB = 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the flag and the variable."""
+
+
+def parse_size(text: str) -> int:
+    """``"16MiB"``, ``"64KiB"``, ``"1048576"`` -> bytes."""
+    m = re.fullmatch(r"\s*(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?\s*", text)
+    if not m:
+        raise ValueError("expected a size such as 1048576, 64KiB or 16MiB")
+    units = {
+        None: 1,
+        "B": 1,
+        "KiB": 1024,
+        "MiB": MiB,
+        "GiB": 1024 * MiB,
+        "KB": 1000,
+        "MB": 1000**2,
+        "GB": 1000**3,
+    }
+    return int(m.group(1)) * units[m.group(2)]
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def parse_listen(text: str) -> str:
+    """Check ``HOST:PORT`` (``[::1]:50051`` for IPv6); return it unchanged."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:50051")
+    if host.startswith("[") and host.endswith("]"):
+        ipaddress.IPv6Address(host[1:-1])
+    elif not re.fullmatch(r"[A-Za-z0-9.-]+", host):
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:50051")
+    return text
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError("expected a number") from None
+
+
+def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value <= 0:
+            raise ValueError("must be greater than 0")
+        return value
+
+    return parse
+
+
+def _optional(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        return None if text.strip().lower() in ("", "none", "off") else kind(text)
+
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _setting(default: Any, parse: Callable[[str], Any], help: str) -> Any:
+    return field(default=default, metadata={"parse": parse, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every gateway setting, with its default."""
+
+    listen: str = _setting("127.0.0.1:50051", parse_listen, "gRPC address, HOST:PORT")
+    backend: str = _setting(
+        "sqlite:///checkpoints.db",
+        str,
+        "storage URL: memory://, file:///DIR, sqlite:///FILE, postgresql://..., redis://...",
+    )
+    grace_seconds: float = _setting(
+        10.0, _positive(_float), "on SIGTERM, how long in-flight calls may finish"
+    )
+    max_state_bytes: int = _setting(16 * MiB, _positive(parse_size), "largest state accepted")
+    max_metadata_bytes: int = _setting(
+        64 * 1024, _positive(parse_size), "largest metadata JSON accepted"
+    )
+    max_id_length: int = _setting(256, _positive(_int), "longest id, namespace or node name")
+    default_page_size: int = _setting(50, _positive(_int), "List page size when none is asked")
+    max_page_size: int = _setting(1000, _positive(_int), "largest List page")
+    max_checkpoints: int | None = _setting(
+        None, _optional(_positive(_int)), "keep only the newest N checkpoints per lineage"
+    )
+    ttl_seconds: float | None = _setting(
+        None, _optional(_positive(_float)), "checkpoints expire this long after they are saved"
+    )
+    log_level: str = _setting("info", _choice("debug", "info", "warning", "error"), "log level")
+    log_format: str = _setting("text", _choice("text", "json"), "log line format")
+
+    @property
+    def max_message_bytes(self) -> int:
+        """gRPC message limit: a state plus as many bytes of writes, plus headroom."""
+        return 2 * self.max_state_bytes + MiB
+
+    def check(self) -> None:
+        """Cross-field checks, after each value parsed on its own."""
+        if self.default_page_size > self.max_page_size:
+            raise SettingsError(
+                f"{_names('default_page_size')} ({self.default_page_size}) must not exceed "
+                f"{_names('max_page_size')} ({self.max_page_size})"
+            )
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _env(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def _names(name: str) -> str:
+    return f"{_flag(name)} / {_env(name)}"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per setting; values stay strings until ``load`` parses them."""
+    for f in dataclasses.fields(Settings):
+        parser.add_argument(
+            _flag(f.name),
+            dest=f.name,
+            default=None,
+            metavar=f.name.upper(),
+            help=f"{f.metadata['help']} (env {_env(f.name)}; default {f.default})",
+        )
+
+
+def load(
+    args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build Settings from parsed flags and the environment; SettingsError if any is bad."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        raw = getattr(args, f.name, None) if args is not None else None
+        if raw is None:
+            raw = environ.get(_env(f.name))
+        if raw is None:
+            continue
+        try:
+            values[f.name] = f.metadata["parse"](raw)
+        except ValueError as exc:
+            raise SettingsError(f"{_names(f.name)}: {raw!r}: {exc}") from None
+    settings = Settings(**values)
+    settings.check()
+    return settings
+
+
+def describe() -> Sequence[tuple[str, str, str, str]]:
+    """(flag, variable, default, help) for every setting, for docs and tests."""
+    return [
+        (_flag(f.name), _env(f.name), str(f.default), f.metadata["help"])
+        for f in dataclasses.fields(Settings)
+    ]
