@@ -1,0 +1,357 @@
+"""What the SQLite backend promises beyond the shared contract: migrations, durability,
+concurrency within and across store instances and processes, WAL, and its query plans.
+
+Every test works on a real database file in the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checkpoint_client import Checkpoint, PendingWrite, Unavailable
+from checkpoint_gateway.backends import Retention, open_backend
+from checkpoint_gateway.backends.sqlite import MIGRATIONS, SqliteStore, list_query
+from checkpoint_gateway.validation import Scalar, matches
+
+OpenStore = Callable[..., Awaitable[SqliteStore]]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "store.db"
+
+
+@pytest.fixture
+async def open_store(db: Path) -> AsyncIterator[OpenStore]:
+    """Open stores (on ``db`` unless told otherwise); every one is closed at the end."""
+    opened: list[SqliteStore] = []
+
+    async def open_(path: Path | None = None, **options: Any) -> SqliteStore:
+        store = await SqliteStore.open(str(path or db), **options)
+        opened.append(store)
+        return store
+
+    try:
+        yield open_
+    finally:
+        for store in opened:
+            await store.close()
+
+
+def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement on a connection of its own, as another program would."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def recorded_versions(path: Path) -> list[int]:
+    return [row[0] for row in query(path, "SELECT version FROM schema_migrations ORDER BY 1")]
+
+
+async def run_python(script: str, *args: str) -> tuple[int, list[str], str]:
+    """Run a Python script in a child process; return its exit code, stdout lines, stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        textwrap.dedent(script),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode().splitlines(), err.decode()
+
+
+# -- migrations -------------------------------------------------------------------------------
+
+
+async def test_reopening_applies_nothing_and_records_every_migration(
+    open_store: OpenStore, db: Path
+) -> None:
+    first = await open_store()
+    await first.save(Checkpoint("run", {"i": 1}, checkpoint_id="a"))
+    await first.close()
+    second = await open_store()
+    await second.setup()  # and once more, explicitly
+    assert recorded_versions(db) == list(range(1, len(MIGRATIONS) + 1))
+    assert (await second.load("run", "a")).state == {"i": 1}
+
+
+async def test_a_schema_newer_than_the_code_is_refused(open_store: OpenStore, db: Path) -> None:
+    await (await open_store()).close()
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)",
+            (len(MIGRATIONS) + 1,),
+        )
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        await open_store()
+
+
+async def test_open_creates_missing_parent_directories(
+    open_store: OpenStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "a" / "b" / "store.db"
+    store = await open_store(path)
+    await store.save(Checkpoint("run", {}))
+    assert path.is_file()
+    assert recorded_versions(path)[-1] == len(MIGRATIONS)
+
+
+async def test_racing_setups_in_one_process_both_succeed(open_store: OpenStore, db: Path) -> None:
+    stores = await asyncio.gather(*(open_store() for _ in range(4)))
+    assert recorded_versions(db) == list(range(1, len(MIGRATIONS) + 1))
+    for i, store in enumerate(stores):
+        await store.save(Checkpoint("run", {"i": i}))
+    assert (await stores[0].latest("run")).version == 4
+
+
+async def test_racing_setups_in_separate_processes_all_succeed(db: Path) -> None:
+    script = """
+        import asyncio, sys
+        from checkpoint_gateway.backends.sqlite import SqliteStore
+
+        async def main() -> None:
+            store = await SqliteStore.open(sys.argv[1])
+            await store.close()
+            print("ok")
+
+        asyncio.run(main())
+    """
+    results = await asyncio.gather(*(run_python(script, str(db)) for _ in range(3)))
+    for code, out, err in results:
+        assert (code, out) == (0, ["ok"]), err
+    assert recorded_versions(db) == list(range(1, len(MIGRATIONS) + 1))
+
+
+# -- durability -------------------------------------------------------------------------------
+
+
+async def test_acknowledged_saves_and_writes_survive_close_and_reopen(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    saved: list[Checkpoint] = []
+    for i in range(10):
+        cp = await store.save(
+            Checkpoint("run", {"i": i}, namespace="ns" if i % 2 else "", metadata={"i": i})
+        )
+        await store.put_writes(
+            "run", cp.checkpoint_id, [PendingWrite("t", 0, "ch", {"i": i})], namespace=cp.namespace
+        )
+        saved.append(cp.replace(pending_writes=[PendingWrite("t", 0, "ch", {"i": i})]))
+    await store.close()
+
+    reopened = await open_store()
+    for cp in saved:
+        assert await reopened.load("run", cp.checkpoint_id, namespace=cp.namespace) == cp
+
+
+async def test_acknowledged_saves_survive_a_killed_process(open_store: OpenStore, db: Path) -> None:
+    # The child prints each id once its save and writes are acknowledged, then dies by
+    # SIGKILL: no close(), no atexit, no flushing of anything still buffered.
+    script = """
+        import asyncio, os, signal, sys
+        from checkpoint_client import Checkpoint, PendingWrite
+        from checkpoint_gateway.backends.sqlite import SqliteStore
+
+        async def main() -> None:
+            store = await SqliteStore.open(sys.argv[1])
+            for i in range(20):
+                cp = await store.save(Checkpoint("run", {"i": i}))
+                await store.put_writes("run", cp.checkpoint_id, [PendingWrite("t", 0, "c", b"w")])
+                print(cp.checkpoint_id, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        asyncio.run(main())
+    """
+    code, acknowledged, err = await run_python(script, str(db))
+    assert code == -signal.SIGKILL, err
+    assert len(acknowledged) == 20
+
+    store = await open_store()
+    for i, checkpoint_id in enumerate(acknowledged):
+        loaded = await store.load("run", checkpoint_id)
+        assert (loaded.state, loaded.version) == ({"i": i}, i + 1)
+        assert [w.value for w in loaded.pending_writes] == [b"w"]
+
+
+async def test_synchronous_full_and_foreign_keys_on_the_writer(open_store: OpenStore) -> None:
+    store = await open_store()
+    writer = store._writer
+    assert writer is not None
+    # 2 = FULL: the WAL is fsynced on every commit (see the module docstring).
+    assert writer.execute("PRAGMA synchronous").fetchone() == (2,)
+    assert writer.execute("PRAGMA foreign_keys").fetchone() == (1,)
+
+
+# -- concurrency ------------------------------------------------------------------------------
+
+
+async def test_64_concurrent_saves_through_one_store(open_store: OpenStore) -> None:
+    store = await open_store()
+    saved = await asyncio.gather(*(store.save(Checkpoint("run", {"i": i})) for i in range(64)))
+    assert sorted(s.version for s in saved) == list(range(1, 65))
+    listed = (await store.list("run", limit=100)).checkpoints
+    assert [c.version for c in listed] == list(range(64, 0, -1))
+    assert sorted(c.state["i"] for c in listed) == list(range(64))
+
+
+async def test_two_stores_on_one_file_each_saving_32_concurrently(open_store: OpenStore) -> None:
+    a, b = await open_store(), await open_store()
+    saved = await asyncio.gather(
+        *(store.save(Checkpoint("run", {"i": i})) for i in range(32) for store in (a, b))
+    )
+    assert sorted(s.version for s in saved) == list(range(1, 65))
+    for store in (a, b):
+        listed = (await store.list("run", limit=100)).checkpoints
+        assert [c.version for c in listed] == list(range(64, 0, -1))
+
+
+async def test_a_lock_held_past_busy_timeout_is_unavailable(
+    open_store: OpenStore, db: Path
+) -> None:
+    store = await open_store(busy_timeout_ms=50)
+    await store.save(Checkpoint("run", {}, checkpoint_id="a"))
+    other = sqlite3.connect(db, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(Unavailable):
+            await store.save(Checkpoint("run", {}, checkpoint_id="b"))
+        # WAL: readers are not blocked by a writer in another process.
+        assert (await store.latest("run")).checkpoint_id == "a"
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert (await store.save(Checkpoint("run", {}, checkpoint_id="b"))).version == 2
+
+
+# -- the file ---------------------------------------------------------------------------------
+
+
+async def test_the_journal_mode_is_wal(open_store: OpenStore, db: Path) -> None:
+    await open_store()
+    assert query(db, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_created_at_round_trips_to_the_microsecond(open_store: OpenStore, db: Path) -> None:
+    when = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+    store = await open_store(clock=lambda: when)
+    saved = await store.save(Checkpoint("run", {}, checkpoint_id="a"))
+    await store.close()
+    loaded = await (await open_store()).load("run", "a")
+    assert saved.created_at == loaded.created_at == when
+    assert loaded.created_at is not None
+    assert loaded.created_at.utcoffset() == timedelta(0)
+    stored = query(db, "SELECT created_at FROM checkpoints")
+    assert stored == [(int(when.timestamp()) * 1_000_000 + 891011,)]
+
+
+async def test_pruning_removes_the_writes_of_pruned_checkpoints(
+    open_store: OpenStore, db: Path
+) -> None:
+    store = await open_store(retention=Retention(max_checkpoints=2))
+    for i in range(5):
+        cp = await store.save(Checkpoint("run", {"i": i}))
+        await store.put_writes("run", cp.checkpoint_id, [PendingWrite("t", 0, "c", b"x")])
+    assert query(db, "SELECT count(*) FROM checkpoints") == [(2,)]
+    assert query(db, "SELECT count(*) FROM writes") == [(2,)]
+
+
+async def test_close_is_idempotent_and_later_calls_are_unavailable(open_store: OpenStore) -> None:
+    store = await open_store()
+    await store.close()
+    await store.close()
+    with pytest.raises(Unavailable):
+        await store.save(Checkpoint("run", {}))
+    with pytest.raises(Unavailable):
+        await store.list("run")
+
+
+async def test_open_backend_builds_a_sqlite_store(tmp_path: Path) -> None:
+    store = await open_backend(f"sqlite:///{tmp_path}/via-url.db")
+    try:
+        assert isinstance(store, SqliteStore)
+        assert (tmp_path / "via-url.db").is_file()
+    finally:
+        await store.close()
+
+
+# -- listing ----------------------------------------------------------------------------------
+
+
+def plan(db: Path, metadata_filter: dict[str, Scalar]) -> str:
+    sql, params = list_query("run", "", 10, 5, metadata_filter, datetime.now(UTC))
+    return " | ".join(row[-1] for row in query(db, "EXPLAIN QUERY PLAN " + sql, tuple(params)))
+
+
+@pytest.mark.parametrize(
+    "metadata_filter", [{}, {"source": "loop", "step": 2, "flag": True, "none": None}]
+)
+async def test_the_list_query_walks_the_version_index(
+    open_store: OpenStore, db: Path, metadata_filter: dict[str, Scalar]
+) -> None:
+    store = await open_store()
+    for i in range(20):  # some rows and fresh statistics, so the planner has a choice
+        await store.save(Checkpoint(f"run-{i % 4}", {"i": i}, metadata={"step": i}))
+    query(db, "ANALYZE")
+    detail = plan(db, metadata_filter)
+    assert "USING INDEX checkpoints_by_version" in detail, detail
+    assert "version<?" in detail, detail
+    # Newest first straight off the index: no sorting step, no OFFSET.
+    assert "TEMP B-TREE" not in detail, detail
+    sql, _ = list_query("run", "", None, 5, metadata_filter, None)
+    assert "OFFSET" not in sql.upper()
+
+
+STORED: list[Any] = [0, 1, 1.0, 1.5, -1, True, False, "1", "", "a", None, [1], {"a": 1}]
+WANTED: list[Scalar] = [0, 1, 1.0, 1.5, -1, True, False, "1", "", "a", None, 2**70]
+MISSING = object()
+
+
+async def test_the_metadata_filter_is_json_scalar_equality(open_store: OpenStore) -> None:
+    store = await open_store()
+    stored = [*STORED, 2**70, MISSING]
+    for i, value in enumerate(stored):
+        metadata = {"other": 1} if value is MISSING else {"k.with dots": value, "other": 1}
+        await store.save(Checkpoint("run", {"i": i}, metadata=metadata))
+    everything = (await store.list("run", limit=100)).checkpoints
+    assert len(everything) == len(stored)
+    for wanted in WANTED:
+        wanted_filter: dict[str, Scalar] = {"k.with dots": wanted}
+        got = await store.list("run", limit=100, metadata_filter=wanted_filter)
+        expected = [c.version for c in everything if matches(c.metadata, wanted_filter)]
+        assert [c.version for c in got.checkpoints] == expected, wanted
+    # A sanity check on the comparison itself: these matched something.
+    one = await store.list("run", limit=100, metadata_filter={"k.with dots": 1})
+    assert sorted(c.state["i"] for c in one.checkpoints) == [1, 2]
+
+
+async def test_expired_checkpoints_are_left_out_of_every_read(open_store: OpenStore) -> None:
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    store = await open_store(retention=Retention(ttl_seconds=10), clock=lambda: now[0])
+    await store.save(Checkpoint("run", {}, checkpoint_id="old"))
+    now[0] += timedelta(seconds=5)
+    await store.save(Checkpoint("run", {}, checkpoint_id="new"))
+    await store.put_writes("run", "new", [PendingWrite("t", 0, "c", b"x")])
+    now[0] += timedelta(seconds=6)  # "old" is 11 s old, "new" 6 s
+    assert [c.checkpoint_id for c in (await store.list("run")).checkpoints] == ["new"]
+    assert (await store.latest("run")).checkpoint_id == "new"
+    assert await store.delete("run", "old") is False
+    assert await store.clear("run") == 1
