@@ -1,0 +1,811 @@
+"""``redis://``, ``rediss://``, ``redis+cluster://``: checkpoints in Redis 7 (no modules).
+
+Key layout. Every key of one execution carries the same hash tag, so all of them live in
+one Redis Cluster slot and every multi-key operation on an execution is a single Lua
+script that runs unchanged on plain Redis and on a cluster::
+
+    <prefix>{<E>}:namespaces              set: <N> of every lineage of the execution
+    <prefix>{<E>}:<N>:versions            sorted set: member checkpoint_id, score version
+    <prefix>{<E>}:<N>:cp:<checkpoint_id>  hash: state, content_type, metadata, parent_id,
+                                          node, next_nodes, created_at (µs), version
+    <prefix>{<E>}:<N>:w:<checkpoint_id>   hash: pending writes, field JSON [task_id, idx]
+
+``<E>`` and ``<N>`` are the execution id and the namespace in unpadded URL-safe base64:
+its alphabet has no ``{``, ``}`` or ``:``, so no id can move the hash tag or make two
+lineages' keys collide. The checkpoint id is last in its key, so it can stay raw.
+
+Ordering comes from the sorted set only, never from ids. ``created_at`` is the gateway's
+clock (``Backend.now``), passed into the scripts, never Redis ``TIME``, so tests can inject
+a clock. With a TTL, every key a write touches gets ``PEXPIRE``; expiry by time is still
+decided on ``created_at`` so an injected clock is honoured, and Redis's own expiry only
+collects garbage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import builtins
+import json
+import math
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import redis.exceptions as rx
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.commands.core import AsyncScript
+
+from checkpoint_client import (
+    Checkpoint,
+    CheckpointError,
+    InternalError,
+    PendingWrite,
+    ResourceExhausted,
+    Unavailable,
+)
+
+from .. import validation as v
+from . import BackendURLError
+from ._base import Backend, check_cas, saved_or_conflict
+
+__all__ = ["RedisSettings", "RedisStore"]
+
+T = TypeVar("T")
+RedisClient = Redis | RedisCluster
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_PREFIX_RE = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
+_FIELDS = (
+    "state",
+    "content_type",
+    "metadata",
+    "parent_id",
+    "node",
+    "next_nodes",
+    "created_at",
+    "version",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    """Connection and key settings of a RedisStore. Each default says why it is that."""
+
+    max_connections: int = 50
+    """Connections (per cluster node) the store may open. 50: a command holds one only
+    for a round trip, so 50 carries thousands of calls a second, and many gateway replicas
+    together stay far below Redis's default ``maxclients`` of 10000."""
+
+    socket_timeout: float = 5.0
+    """Seconds to wait for a reply. 5: the largest reply (a page of 16 MiB states) or a
+    big Clear still fits, while a hung server becomes ``Unavailable`` well within a
+    caller's usual deadline instead of hanging the call."""
+
+    socket_connect_timeout: float = 2.0
+    """Seconds to wait for a TCP (and TLS) connect. 2: connects take milliseconds inside a
+    network, and a down server should fail fast so the caller can retry elsewhere."""
+
+    health_check_interval: float = 30.0
+    """Ping a pooled connection idle longer than this before reusing it. 30: shorter than
+    the idle timeouts of common load balancers and NATs (60 s and up), so a silently
+    dropped connection is noticed before a command is sent on it; costs one PING."""
+
+    socket_keepalive: bool = True
+    """TCP keepalive on every connection: detects dead peers on idle pooled connections
+    at the TCP level, on top of the health check."""
+
+    pool_timeout: float = 2.0
+    """Seconds a call waits for a free connection before ``ResourceExhausted``. 2: long
+    enough to ride out a burst (commands take milliseconds), short enough that an
+    overloaded gateway sheds load within a caller's deadline instead of queueing."""
+
+    key_prefix: str = "cp:"
+    """Prefix of every key. ``cp:``: short, and lets the store share a database with other
+    data (and be found with ``SCAN MATCH cp:*``). 1-64 of ``A-Za-z0-9_.:/-``; braces
+    would break the hash tag that keeps an execution in one cluster slot."""
+
+    def __post_init__(self) -> None:
+        count = self.max_connections
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError("max_connections must be an integer of at least 1")
+        for name in ("socket_timeout", "socket_connect_timeout", "pool_timeout"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds")
+        if not math.isfinite(self.health_check_interval) or self.health_check_interval < 0:
+            raise ValueError("health_check_interval must be zero (off) or positive")
+        if not isinstance(self.key_prefix, str) or not _PREFIX_RE.fullmatch(self.key_prefix):
+            raise ValueError(
+                f"key_prefix {self.key_prefix!r} must be 1-64 characters of A-Za-z0-9_.:/- "
+                "(no braces: they would break the cluster hash tag)"
+            )
+
+
+# -- Lua ---------------------------------------------------------------------------------------
+#
+# Keys of other checkpoints are built inside the scripts from the lineage's base key; they
+# share the execution's hash tag, so they are in the slot of the declared keys.
+
+_LUA_COMMON = """
+local FIELDS = {'state', 'content_type', 'metadata', 'parent_id', 'node', 'next_nodes',
+                'created_at', 'version'}
+
+local function drop(base, id)
+  redis.call('DEL', base .. 'cp:' .. id, base .. 'w:' .. id)
+end
+
+-- Delete the lineage's expired checkpoints. Versions are saved in time order, so the
+-- expired ones are a prefix of the sorted set; a hash Redis already expired counts too.
+local function expire(vkey, base, cutoff)
+  if cutoff == '' then return end
+  local c = tonumber(cutoff)
+  while true do
+    local ids = redis.call('ZRANGE', vkey, 0, 99)
+    if #ids == 0 then return end
+    for i, id in ipairs(ids) do
+      local t = redis.call('HGET', base .. 'cp:' .. id, 'created_at')
+      if t and tonumber(t) >= c then
+        if i > 1 then redis.call('ZREMRANGEBYRANK', vkey, 0, i - 2) end
+        return
+      end
+      drop(base, id)
+    end
+    redis.call('ZREMRANGEBYRANK', vkey, 0, #ids - 1)
+  end
+end
+"""
+
+# KEYS: versions, namespaces, cp, writes
+# ARGV: base, ns, id, expected|'', created_at, cutoff|'', keep|'', ttl_ms|'',
+#       state, content_type, metadata, parent_id, node, next_nodes
+# -> {0, stored fields...} | {1, latest} (CAS lost) | {2, version} (saved)
+_SAVE = (
+    _LUA_COMMON
+    + """
+local vkey, nskey, cpkey, wkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local base, id = ARGV[1], ARGV[3]
+expire(vkey, base, ARGV[6])
+if redis.call('EXISTS', cpkey) == 1 then
+  local out = {0}
+  for _, value in ipairs(redis.call('HMGET', cpkey, unpack(FIELDS))) do
+    out[#out + 1] = value
+  end
+  return out
+end
+redis.call('ZREM', vkey, id)
+local top = redis.call('ZREVRANGE', vkey, 0, 0, 'WITHSCORES')
+local latest = 0
+if #top > 0 then latest = tonumber(top[2]) end
+if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= latest then return {1, latest} end
+local version = latest + 1
+redis.call('DEL', wkey)
+redis.call('HSET', cpkey, 'state', ARGV[9], 'content_type', ARGV[10], 'metadata', ARGV[11],
+           'parent_id', ARGV[12], 'node', ARGV[13], 'next_nodes', ARGV[14],
+           'created_at', ARGV[5], 'version', string.format('%d', version))
+redis.call('ZADD', vkey, version, id)
+redis.call('SADD', nskey, ARGV[2])
+if ARGV[7] ~= '' then
+  local surplus = redis.call('ZCARD', vkey) - tonumber(ARGV[7])
+  if surplus > 0 then
+    for _, old in ipairs(redis.call('ZRANGE', vkey, 0, surplus - 1)) do drop(base, old) end
+    redis.call('ZREMRANGEBYRANK', vkey, 0, surplus - 1)
+  end
+end
+if ARGV[8] ~= '' then
+  redis.call('PEXPIRE', vkey, ARGV[8])
+  redis.call('PEXPIRE', nskey, ARGV[8])
+  redis.call('PEXPIRE', cpkey, ARGV[8])
+end
+return {2, version}
+"""
+)
+
+# KEYS: cp, writes -> false | {fields, writes (flat HGETALL)}
+_LOAD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+return {redis.call('HMGET', KEYS[1], 'state', 'content_type', 'metadata', 'parent_id', 'node',
+                   'next_nodes', 'created_at', 'version'),
+        redis.call('HGETALL', KEYS[2])}
+"""
+
+# KEYS: versions; ARGV: base -> false | {id, fields, writes}
+_LATEST = (
+    _LUA_COMMON
+    + """
+local top = redis.call('ZREVRANGE', KEYS[1], 0, 0)
+if #top == 0 then return false end
+local id = top[1]
+local cpkey = ARGV[1] .. 'cp:' .. id
+if redis.call('EXISTS', cpkey) == 0 then return false end
+return {id, redis.call('HMGET', cpkey, unpack(FIELDS)),
+        redis.call('HGETALL', ARGV[1] .. 'w:' .. id)}
+"""
+)
+
+# KEYS: versions; ARGV: base, max score ('+inf' or '(N'), count, '1' full | '0' light
+# -> flat {id, score, fields, ...}, newest first; light fields: metadata, created_at
+_SCAN = (
+    _LUA_COMMON
+    + """
+local rows = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[2], '-inf', 'WITHSCORES',
+                        'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for i = 1, #rows, 2 do
+  local cpkey = ARGV[1] .. 'cp:' .. rows[i]
+  out[#out + 1] = rows[i]
+  out[#out + 1] = rows[i + 1]
+  if ARGV[4] == '1' then
+    out[#out + 1] = redis.call('HMGET', cpkey, unpack(FIELDS))
+  else
+    out[#out + 1] = redis.call('HMGET', cpkey, 'metadata', 'created_at')
+  end
+end
+return out
+"""
+)
+
+# KEYS: versions; ARGV: base, id... -> {fields | false per id}
+_FETCH = (
+    _LUA_COMMON
+    + """
+local out = {}
+for i = 2, #ARGV do
+  local cpkey = ARGV[1] .. 'cp:' .. ARGV[i]
+  if redis.call('EXISTS', cpkey) == 1 then
+    out[i - 1] = redis.call('HMGET', cpkey, unpack(FIELDS))
+  else
+    out[i - 1] = false
+  end
+end
+return out
+"""
+)
+
+# KEYS: versions, cp, writes; ARGV: id, cutoff|'' -> 1 deleted a live checkpoint, else 0
+_DELETE = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
+  redis.call('DEL', KEYS[2], KEYS[3])
+  return 0
+end
+local t = redis.call('HGET', KEYS[2], 'created_at')
+redis.call('DEL', KEYS[2], KEYS[3])
+if not t then return 0 end
+if ARGV[2] ~= '' and tonumber(t) < tonumber(ARGV[2]) then return 0 end
+return 1
+"""
+
+# KEYS: namespaces; ARGV: execution base, '1' all | '0' one, ns, cutoff|''
+# -> the number of live checkpoints removed
+_CLEAR = """
+local spaces
+if ARGV[2] == '1' then spaces = redis.call('SMEMBERS', KEYS[1]) else spaces = {ARGV[3]} end
+local c = nil
+if ARGV[4] ~= '' then c = tonumber(ARGV[4]) end
+local n = 0
+for _, ns in ipairs(spaces) do
+  local base = ARGV[1] .. ns .. ':'
+  local vkey = base .. 'versions'
+  while true do
+    local ids = redis.call('ZRANGE', vkey, 0, 499)
+    if #ids == 0 then break end
+    for _, id in ipairs(ids) do
+      local t = redis.call('HGET', base .. 'cp:' .. id, 'created_at')
+      if t and (c == nil or tonumber(t) >= c) then n = n + 1 end
+      redis.call('DEL', base .. 'cp:' .. id, base .. 'w:' .. id)
+    end
+    redis.call('ZREMRANGEBYRANK', vkey, 0, #ids - 1)
+  end
+  redis.call('SREM', KEYS[1], ns)
+end
+return n
+"""
+
+# KEYS: cp, writes, versions, namespaces; ARGV: cutoff|'', ttl_ms|'', field, value, ...
+# -> 0 when the checkpoint does not exist (or expired), else 1
+_PUT_WRITES = """
+local t = redis.call('HGET', KEYS[1], 'created_at')
+if not t then return 0 end
+if ARGV[1] ~= '' and tonumber(t) < tonumber(ARGV[1]) then return 0 end
+-- In chunks: unpack() of thousands of arguments would overflow Lua's C stack.
+for i = 3, #ARGV, 200 do
+  redis.call('HSET', KEYS[2], unpack(ARGV, i, math.min(i + 199, #ARGV)))
+end
+if ARGV[2] ~= '' then
+  for k = 2, 4 do
+    if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ARGV[2]) end
+  end
+end
+return 1
+"""
+
+
+# -- the store ---------------------------------------------------------------------------------
+
+
+class _PoolTimeout(rx.ConnectionError):
+    """No pooled connection became free within ``pool_timeout``."""
+
+
+class _Pool(BlockingConnectionPool):
+    """A BlockingConnectionPool whose wait timeout is told apart from a broken server."""
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            # redis-py leaves this method unannotated.
+            return await super().get_connection()  # type: ignore[no-untyped-call]
+        except rx.ConnectionError as exc:
+            # redis-py raises a plain ConnectionError for both; only the wait timeout is
+            # chained from asyncio's TimeoutError.
+            if isinstance(exc.__cause__, asyncio.TimeoutError):
+                raise _PoolTimeout(str(exc)) from exc
+            raise
+
+
+class RedisStore(Backend):
+    """Checkpoints in Redis or Redis Cluster; see the module docstring for the layout.
+
+    Args:
+        client: a ready ``redis.asyncio.Redis`` or ``RedisCluster`` (``decode_responses``
+            must be off). The store does not close a client it was given; ``open`` builds
+            and owns one.
+        settings: key prefix and connection settings; only ``key_prefix``,
+            ``max_connections`` and ``pool_timeout`` (cluster call gate) apply to a ready
+            client.
+        **kwargs: ``limits``, ``retention``, ``clock`` for ``Backend``.
+    """
+
+    name = "redis"
+
+    #: How many checkpoints a filtered listing reads per round trip (metadata only).
+    scan_batch = 100
+
+    def __init__(
+        self, client: RedisClient, *, settings: RedisSettings | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings or RedisSettings()
+        self._client: RedisClient = client
+        self._owns_client = False
+        self._closed = False
+        self._secret: str | None = None
+        # RedisCluster fails at once when a node's pool is full instead of waiting; a gate
+        # of max_connections calls gives cluster callers the same bounded wait as the
+        # BlockingConnectionPool does on plain Redis (and keeps every node within it).
+        self._gate = (
+            asyncio.Semaphore(self.settings.max_connections)
+            if isinstance(client, RedisCluster)
+            else None
+        )
+        self._scripts: dict[str, AsyncScript] = {
+            name: client.register_script(text)
+            for name, text in (
+                ("save", _SAVE),
+                ("load", _LOAD),
+                ("latest", _LATEST),
+                ("scan", _SCAN),
+                ("fetch", _FETCH),
+                ("delete", _DELETE),
+                ("clear", _CLEAR),
+                ("put_writes", _PUT_WRITES),
+            )
+        }
+
+    @classmethod
+    async def open(
+        cls, url: str, *, settings: RedisSettings | None = None, **kwargs: Any
+    ) -> RedisStore:
+        """Connect to the server(s) a URL names and check they answer.
+
+        ``redis://[user:pw@]host:port/db`` and ``rediss://`` (TLS) use a blocking
+        connection pool; ``redis+cluster://[user:pw@]h1:p1,h2:p2`` and
+        ``rediss+cluster://`` use RedisCluster with those startup nodes.
+
+        Raises:
+            BackendURLError: the URL is malformed.
+            Unavailable: the server cannot be reached.
+        """
+        settings = settings or RedisSettings()
+        scheme = url.split("://", 1)[0].lower()
+        client: RedisClient
+        secret: str | None
+        if scheme in ("redis+cluster", "rediss+cluster"):
+            client, secret = _cluster_client(url, settings, tls=scheme == "rediss+cluster")
+        elif scheme in ("redis", "rediss"):
+            try:
+                pool = _Pool.from_url(
+                    url,
+                    max_connections=settings.max_connections,
+                    timeout=settings.pool_timeout,
+                    socket_timeout=settings.socket_timeout,
+                    socket_connect_timeout=settings.socket_connect_timeout,
+                    socket_keepalive=settings.socket_keepalive,
+                    health_check_interval=settings.health_check_interval,
+                )
+            except ValueError as exc:
+                raise BackendURLError(f"malformed Redis URL: {exc}") from None
+            secret = pool.connection_kwargs.get("password")
+            client = Redis.from_pool(pool)
+        else:
+            raise BackendURLError(f"not a Redis URL scheme: {scheme}://")
+        store = cls(client, settings=settings, **kwargs)
+        store._owns_client = True
+        store._secret = secret
+        try:
+            await store._run(lambda: _ping(client))
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    @property
+    def client(self) -> RedisClient:
+        """The underlying redis-py client (for inspection and tests)."""
+        return self._client
+
+    def execution_key(self, execution_id: str) -> str:
+        """The common start of every key of an execution: prefix plus hash tag."""
+        return f"{self.settings.key_prefix}{{{_b64(execution_id)}}}:"
+
+    async def close(self) -> None:
+        """Close the client if the store opened it; safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_client:
+            await self._client.aclose()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _base(self, execution_id: str, namespace: str) -> str:
+        return f"{self.execution_key(execution_id)}{_b64(namespace)}:"
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        if self._gate is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(self.settings.pool_timeout):
+                await self._gate.acquire()
+        except TimeoutError:
+            raise ResourceExhausted(self._exhausted_message()) from None
+        try:
+            yield
+        finally:
+            self._gate.release()
+
+    def _exhausted_message(self) -> str:
+        return (
+            f"no free Redis connection within pool_timeout={self.settings.pool_timeout}s "
+            f"(max_connections={self.settings.max_connections}); the gateway is "
+            "overloaded, retry later"
+        )
+
+    async def _run(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run one Redis round trip, translating redis-py's errors to the store's."""
+        try:
+            async with self._slot():
+                return await call()
+        except CheckpointError:
+            raise
+        except (_PoolTimeout, rx.MaxConnectionsError) as exc:
+            raise ResourceExhausted(self._exhausted_message()) from exc
+        except rx.OutOfMemoryError as exc:
+            raise ResourceExhausted("Redis is out of memory (maxmemory reached)") from exc
+        except rx.AuthenticationError as exc:
+            raise Unavailable(f"Redis refused the credentials: {self._safe(exc)}") from exc
+        except (
+            rx.ConnectionError,  # includes BusyLoadingError
+            rx.TimeoutError,
+            rx.ClusterError,  # includes ClusterDownError, "TTL exhausted" redirections
+            rx.TryAgainError,
+            rx.AskError,  # includes MovedError
+            rx.ReadOnlyError,  # a replica promoted mid-failover
+            rx.MasterDownError,
+            rx.RedisClusterException,  # includes SlotNotCoveredError, cannot connect
+            OSError,
+        ) as exc:
+            raise Unavailable(
+                f"Redis is unavailable: {type(exc).__name__}: {self._safe(exc)}"
+            ) from exc
+        except rx.RedisError as exc:
+            raise InternalError(f"Redis error: {self._safe(exc)}") from exc
+
+    def _safe(self, exc: BaseException) -> str:
+        """The exception's text, with the password masked should it ever appear."""
+        text = str(exc)
+        return text.replace(self._secret, "***") if self._secret else text
+
+    async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        script = self._scripts[name]
+        return await self._run(lambda: script(keys=keys, args=args))
+
+    def _cutoff(self) -> str:
+        cutoff = self.expired_before()
+        return "" if cutoff is None else str(_to_us(cutoff))
+
+    def _ttl_ms(self) -> str:
+        ttl = self.retention.ttl_seconds
+        return "" if ttl is None else str(max(1, math.ceil(ttl * 1000)))
+
+    def _live(self, created_at_us: int) -> bool:
+        cutoff = self.expired_before()
+        return cutoff is None or created_at_us >= _to_us(cutoff)
+
+    # -- the primitives ------------------------------------------------------------------
+
+    async def _save(self, checkpoint: Checkpoint, expected_version: int | None) -> Checkpoint:
+        base = self._base(checkpoint.execution_id, checkpoint.namespace)
+        cid = checkpoint.checkpoint_id
+        created_at = _to_us(self.now())
+        keep = self.retention.max_checkpoints
+        reply = await self._script(
+            "save",
+            [
+                base + "versions",
+                self.execution_key(checkpoint.execution_id) + "namespaces",
+                base + "cp:" + cid,
+                base + "w:" + cid,
+            ],
+            [
+                base,
+                _b64(checkpoint.namespace),
+                cid,
+                "" if expected_version is None else str(expected_version),
+                str(created_at),
+                self._cutoff(),
+                "" if keep is None else str(keep),
+                self._ttl_ms(),
+                checkpoint.state_bytes,
+                checkpoint.content_type,
+                checkpoint.metadata_json(),
+                checkpoint.parent_id,
+                checkpoint.node,
+                json.dumps(checkpoint.next_nodes, ensure_ascii=False),
+            ],
+        )
+        kind = int(reply[0])
+        if kind == 0:
+            stored = _checkpoint(checkpoint.execution_id, checkpoint.namespace, cid, reply[1:])
+            return saved_or_conflict(checkpoint, stored)
+        if kind == 1:
+            check_cas(checkpoint, expected_version, int(reply[1]))
+            raise InternalError("compare-and-set failed without a conflict")  # unreachable
+        return checkpoint.replace(version=int(reply[1]), created_at=_from_us(created_at))
+
+    async def _load(
+        self, execution_id: str, namespace: str, checkpoint_id: str
+    ) -> Checkpoint | None:
+        base = self._base(execution_id, namespace)
+        reply = await self._script(
+            "load", [base + "cp:" + checkpoint_id, base + "w:" + checkpoint_id], []
+        )
+        if not reply:
+            return None
+        cp = _checkpoint(execution_id, namespace, checkpoint_id, reply[0])
+        if not self.is_live(cp):
+            return None
+        return cp.replace(pending_writes=_writes(reply[1]))
+
+    async def _latest(self, execution_id: str, namespace: str) -> Checkpoint | None:
+        base = self._base(execution_id, namespace)
+        reply = await self._script("latest", [base + "versions"], [base])
+        if not reply:
+            return None
+        cp = _checkpoint(execution_id, namespace, reply[0].decode(), reply[1])
+        # Versions are in time order: an expired latest means the whole lineage expired.
+        if not self.is_live(cp):
+            return None
+        return cp.replace(pending_writes=_writes(reply[2]))
+
+    async def _version_of(
+        self, execution_id: str, namespace: str, checkpoint_id: str
+    ) -> int | None:
+        key = self._base(execution_id, namespace) + "cp:" + checkpoint_id
+        version, created_at = await self._run(
+            lambda: self._client.hmget(key, ["version", "created_at"])
+        )
+        if version is None or created_at is None or not self._live(int(created_at)):
+            return None
+        return int(version)
+
+    async def _list(
+        self,
+        execution_id: str,
+        namespace: str,
+        below_version: int | None,
+        limit: int,
+        metadata_filter: Mapping[str, v.Scalar],
+    ) -> builtins.list[Checkpoint]:
+        base = self._base(execution_id, namespace)
+        keys = [base + "versions"]
+        cutoff = self.expired_before()
+        cutoff_us = None if cutoff is None else _to_us(cutoff)
+        out: list[Checkpoint] = []
+        below = below_version
+        full = not metadata_filter
+        # Unfiltered, a batch of `limit` is exactly what is needed; filtered, read
+        # metadata in bounded batches and fetch the full records of matches only.
+        batch = limit if full else max(self.scan_batch, 1)
+        while len(out) < limit:
+            upper = "+inf" if below is None else f"({below}"
+            rows = await self._script("scan", keys, [base, upper, batch, "1" if full else "0"])
+            wanted: list[str] = []
+            expired = counted = False
+            for i in range(0, len(rows), 3):
+                cid, below, fields = rows[i].decode(), int(float(rows[i + 1])), rows[i + 2]
+                created = fields[6] if full else fields[1]
+                if created is None:
+                    continue  # removed by Redis's own expiry: expired
+                if cutoff_us is not None and int(created) < cutoff_us:
+                    expired = True  # saved in time order: everything older expired too
+                    break
+                if full:
+                    out.append(_checkpoint(execution_id, namespace, cid, fields))
+                elif v.matches(json.loads(fields[0]), metadata_filter):
+                    wanted.append(cid)
+                if len(out) + len(wanted) >= limit:
+                    counted = True  # the rest of the batch is read again if still needed
+                    break
+            if wanted:
+                records = await self._script("fetch", keys, [base, *wanted])
+                out += [
+                    _checkpoint(execution_id, namespace, cid, fields)
+                    for cid, fields in zip(wanted, records, strict=True)
+                    if fields  # deleted between the two round trips
+                ]
+            if expired or (not counted and len(rows) < 3 * batch):
+                break
+        return out[:limit]
+
+    async def _delete(self, execution_id: str, namespace: str, checkpoint_id: str) -> bool:
+        base = self._base(execution_id, namespace)
+        deleted = await self._script(
+            "delete",
+            [base + "versions", base + "cp:" + checkpoint_id, base + "w:" + checkpoint_id],
+            [checkpoint_id, self._cutoff()],
+        )
+        return bool(deleted)
+
+    async def _clear(self, execution_id: str, namespace: str | None) -> int:
+        root = self.execution_key(execution_id)
+        every = namespace is None
+        count = await self._script(
+            "clear",
+            [root + "namespaces"],
+            [root, "1" if every else "0", _b64(namespace or ""), self._cutoff()],
+        )
+        return int(count)
+
+    async def _put_writes(
+        self,
+        execution_id: str,
+        namespace: str,
+        checkpoint_id: str,
+        writes: builtins.list[PendingWrite],
+    ) -> bool:
+        base = self._base(execution_id, namespace)
+        args: list[Any] = [self._cutoff(), self._ttl_ms()]
+        for w in writes:
+            args.append(json.dumps([w.task_id, w.idx], ensure_ascii=False))
+            head = json.dumps([w.channel, w.content_type, w.task_path]).encode()
+            # The header is ASCII JSON (newlines escaped), so the first newline ends it.
+            args.append(head + b"\n" + w.value_bytes)
+        done = await self._script(
+            "put_writes",
+            [
+                base + "cp:" + checkpoint_id,
+                base + "w:" + checkpoint_id,
+                base + "versions",
+                self.execution_key(execution_id) + "namespaces",
+            ],
+            args,
+        )
+        return bool(done)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+async def _ping(client: RedisClient) -> None:
+    await client.ping()
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _to_us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _text(value: bytes | None) -> str:
+    return "" if value is None else value.decode()
+
+
+def _checkpoint(
+    execution_id: str, namespace: str, checkpoint_id: str, fields: Sequence[bytes | None]
+) -> Checkpoint:
+    """A checkpoint from the hash fields in ``_FIELDS`` order."""
+    state, content_type, metadata, parent_id, node, next_nodes, created_at, version = fields
+    return Checkpoint(
+        execution_id,
+        state or b"",
+        namespace=namespace,
+        checkpoint_id=checkpoint_id,
+        parent_id=_text(parent_id),
+        node=_text(node),
+        next_nodes=json.loads(next_nodes or b"[]"),
+        content_type=_text(content_type),
+        metadata=json.loads(metadata or b"{}"),
+        created_at=_from_us(int(created_at or 0)),
+        version=int(version or 0),
+    )
+
+
+def _writes(flat: Sequence[bytes]) -> tuple[PendingWrite, ...]:
+    """Pending writes from a flat HGETALL reply, sorted by (task_id, idx)."""
+    out = []
+    for i in range(0, len(flat), 2):
+        task_id, idx = json.loads(flat[i])
+        head, _, value = flat[i + 1].partition(b"\n")
+        channel, content_type, task_path = json.loads(head)
+        out.append(
+            PendingWrite(
+                task_id, idx, channel, value, content_type=content_type, task_path=task_path
+            )
+        )
+    out.sort(key=lambda w: (w.task_id, w.idx))
+    return tuple(out)
+
+
+def _cluster_client(
+    url: str, settings: RedisSettings, *, tls: bool
+) -> tuple[RedisCluster, str | None]:
+    """A RedisCluster for ``redis+cluster://[user:pw@]h1:p1,h2:p2[/0]``."""
+    rest = url.split("://", 1)[1]
+    netloc, _, tail = rest.partition("/")
+    if "?" in rest or "#" in rest or tail not in ("", "0"):
+        raise BackendURLError(
+            "a Redis Cluster URL is redis+cluster://[user:password@]host:port,host:port "
+            "(database 0 only, no query options)"
+        )
+    userinfo, at, hosts = netloc.rpartition("@")
+    username = password = None
+    if at:
+        user, colon, pw = userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(pw) if colon else None
+    nodes = []
+    for item in hosts.split(","):
+        parts = urlsplit(f"//{item.strip()}")
+        try:
+            port = parts.port or 6379
+        except ValueError:
+            raise BackendURLError(f"bad port in Redis Cluster node {item!r}") from None
+        if not parts.hostname:
+            raise BackendURLError(f"Redis Cluster URL has an empty node in {hosts!r}")
+        nodes.append(ClusterNode(parts.hostname, port))
+    client = RedisCluster(
+        startup_nodes=nodes,
+        username=username,
+        password=password,
+        ssl=tls,
+        max_connections=settings.max_connections,
+        socket_timeout=settings.socket_timeout,
+        socket_connect_timeout=settings.socket_connect_timeout,
+        socket_keepalive=settings.socket_keepalive,
+        health_check_interval=settings.health_check_interval,
+    )
+    return client, password

@@ -1,0 +1,374 @@
+"""What the contract suite cannot see of the Redis backend: key layout and cluster slots,
+Redis-level TTLs, the connection pool's limits, big values, settings and error mapping.
+Runs against a real redis-server and a real three-node Redis Cluster (tests/harness)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
+
+from checkpoint_client import (
+    Checkpoint,
+    NotFound,
+    PendingWrite,
+    ResourceExhausted,
+    Unavailable,
+)
+from checkpoint_gateway.backends import BackendURLError, Retention, open_backend
+from checkpoint_gateway.backends.redis import RedisSettings, RedisStore
+from checkpoint_gateway.validation import Limits
+from tests.harness.redis import BACKENDS
+
+MiB = 1024 * 1024
+MakeStore = Callable[..., Awaitable[RedisStore]]
+
+# An execution id that would break a naive hash tag: braces, unicode, colons.
+TRICKY_ID = "run}{x}:{ü🚀}"
+
+
+@pytest.fixture(params=["redis", "redis-cluster"])
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MakeStore]:
+    """Build Redis stores (plain or cluster) with a unique key prefix; closed at the end."""
+    made: list[RedisStore] = []
+
+    async def make(**options: Any) -> RedisStore:
+        store = await BACKENDS[request.param](request, tmp_path, **options)
+        assert isinstance(store, RedisStore)
+        made.append(store)
+        return store
+
+    try:
+        yield make
+    finally:
+        for store in made:
+            await store.close()
+
+
+async def keys_of(store: RedisStore) -> list[str]:
+    """Every key the store created (on every cluster node)."""
+    pattern = store.settings.key_prefix + "*"
+    return sorted([k.decode() async for k in store.client.scan_iter(match=pattern)])
+
+
+async def slot_of(store: RedisStore, key: str) -> int:
+    """The cluster slot of a key: asked of the cluster itself (CLUSTER KEYSLOT) when there
+    is one, computed like Redis does otherwise."""
+    if isinstance(store.client, RedisCluster):
+        return int(await store.client.cluster_keyslot(key))
+    return key_slot(key.encode())
+
+
+async def node_client(store: RedisStore, key: str, redis_url: str | None = None) -> Redis:
+    """A separate plain client on the server that holds ``key``."""
+    if isinstance(store.client, RedisCluster):
+        node = store.client.get_node_from_key(key)
+        assert node is not None
+        return Redis(host=node.host, port=int(node.port))
+    assert redis_url is not None
+    return Redis.from_url(redis_url)
+
+
+def is_cluster(store: RedisStore) -> bool:
+    return isinstance(store.client, RedisCluster)
+
+
+# -- key layout -------------------------------------------------------------------------------
+
+
+async def test_every_key_of_an_execution_is_in_one_slot(make_store: MakeStore) -> None:
+    store = await make_store()
+    await store.save(Checkpoint(TRICKY_ID, {"a": 1}, checkpoint_id="c{1}"))
+    await store.save(Checkpoint(TRICKY_ID, {"a": 2}, checkpoint_id="c}2{", namespace="ns{:}"))
+    await store.save(Checkpoint(TRICKY_ID, {"a": 3}, checkpoint_id="ïd", namespace="ns{:}"))
+    await store.put_writes(TRICKY_ID, "c{1}", [PendingWrite("t{", 0, "ch", b"x")])
+    # Another execution whose id shares a brace-delimited part with the first.
+    await store.save(Checkpoint("run}{x}", {"other": True}, checkpoint_id="c{1}"))
+
+    mine = [k for k in await keys_of(store) if k.startswith(store.execution_key(TRICKY_ID))]
+    # namespaces + 2 version sets + 3 checkpoint hashes + 1 writes hash
+    assert len(mine) == 7, mine
+    assert all(k.startswith(store.settings.key_prefix) for k in mine)
+    slots = {await slot_of(store, k) for k in mine}
+    assert len(slots) == 1, slots
+    # The tag really is the execution's own: the other execution lands elsewhere.
+    other = store.execution_key("run}{x}") + "namespaces"
+    assert await slot_of(store, other) not in slots
+    assert (await store.load(TRICKY_ID, "c}2{", namespace="ns{:}")).state == {"a": 2}
+    assert (await store.load(TRICKY_ID, "c{1}")).pending_writes[0].task_id == "t{"
+    assert await store.clear(TRICKY_ID) == 3
+    assert [k for k in await keys_of(store) if k.startswith(store.execution_key(TRICKY_ID))] == []
+
+
+async def test_latest_and_list_follow_versions_not_ids(make_store: MakeStore) -> None:
+    store = await make_store()
+    ids = ["9", "10", "2", "b", "a", "1"]
+    for i, cid in enumerate(ids):
+        await store.save(Checkpoint("run", {"i": i}, checkpoint_id=cid))
+    assert (await store.latest("run")).checkpoint_id == "1"
+    page = await store.list("run", limit=100)
+    assert [c.checkpoint_id for c in page.checkpoints] == list(reversed(ids))
+    assert [c.version for c in page.checkpoints] == [6, 5, 4, 3, 2, 1]
+
+
+async def test_filtered_listing_reads_in_batches(make_store: MakeStore) -> None:
+    store = await make_store()
+    store.scan_batch = 3  # far below the lineage size, so matches span many batches
+    for i in range(20):
+        await store.save(Checkpoint("run", {"i": i}, metadata={"hit": i % 5 == 0}))
+    first = await store.list("run", limit=2, metadata_filter={"hit": True})
+    assert [c.state["i"] for c in first.checkpoints] == [15, 10]
+    rest = await store.list(
+        "run", limit=2, metadata_filter={"hit": True}, page_token=first.next_page_token
+    )
+    assert [c.state["i"] for c in rest.checkpoints] == [5, 0]
+    assert rest.next_page_token is None
+    assert (await store.list("run", metadata_filter={"hit": "yes"})).checkpoints == []
+
+
+# -- TTL --------------------------------------------------------------------------------------
+
+
+async def test_without_ttl_keys_never_expire(make_store: MakeStore) -> None:
+    store = await make_store()
+    saved = await store.save(Checkpoint("run", {"a": 1}))
+    await store.put_writes("run", saved.checkpoint_id, [PendingWrite("t", 0, "ch", b"x")])
+    keys = await keys_of(store)
+    assert len(keys) == 4
+    assert [await store.client.pttl(k) for k in keys] == [-1] * 4
+
+
+async def test_ttl_expires_every_key_and_a_save_refreshes_it(make_store: MakeStore) -> None:
+    ttl_ms = 1_000_000_000  # ~11.6 days: nothing expires while the test runs
+    store = await make_store(retention=Retention(ttl_seconds=ttl_ms / 1000))
+    first = await store.save(Checkpoint(TRICKY_ID, {"a": 1}, namespace="n"))
+    await store.put_writes(
+        TRICKY_ID, first.checkpoint_id, [PendingWrite("t", 0, "ch", b"x")], namespace="n"
+    )
+    keys = await keys_of(store)
+    assert len(keys) == 4  # namespaces, versions, checkpoint, writes
+    for key in keys:
+        assert 0 < await store.client.pttl(key) <= ttl_ms, key
+
+    # Age every key artificially (no sleeping), then save again: the keys the save
+    # writes (the lineage's version set, the namespace set, the new checkpoint) are
+    # back at the full TTL; the old checkpoint keeps its own, shorter, expiry.
+    aged = 60_000
+    for key in keys:
+        assert await store.client.pexpire(key, aged)
+    second = await store.save(Checkpoint(TRICKY_ID, {"a": 2}, namespace="n"))
+    base = store.execution_key(TRICKY_ID)
+    versions = next(k for k in keys if k.endswith(":versions"))
+    lineage = versions[: -len("versions")]
+    for key in (base + "namespaces", versions, lineage + "cp:" + second.checkpoint_id):
+        assert ttl_ms - 600_000 < await store.client.pttl(key) <= ttl_ms, key
+    assert 0 < await store.client.pttl(lineage + "cp:" + first.checkpoint_id) <= aged
+    # A put_writes refreshes the writes key too.
+    writes = lineage + "w:" + first.checkpoint_id
+    assert 0 < await store.client.pttl(writes) <= aged
+    await store.put_writes(
+        TRICKY_ID, first.checkpoint_id, [PendingWrite("t", 1, "ch", b"y")], namespace="n"
+    )
+    assert await store.client.pttl(writes) > ttl_ms - 600_000
+    for key in await keys_of(store):
+        assert await store.client.pttl(key) > 0, key
+
+
+async def test_a_checkpoint_redis_already_expired_is_gone(make_store: MakeStore) -> None:
+    store = await make_store(retention=Retention(ttl_seconds=3600))
+    saved = [await store.save(Checkpoint("run", {"i": i})) for i in range(3)]
+    base = next(k for k in await keys_of(store) if k.endswith(":versions"))[: -len("versions")]
+    # What Redis's own expiry does to the oldest checkpoint's hash.
+    await store.client.delete(base + "cp:" + saved[0].checkpoint_id)
+    with pytest.raises(NotFound):
+        await store.load("run", saved[0].checkpoint_id)
+    assert [c.version for c in (await store.list("run")).checkpoints] == [3, 2]
+    assert (await store.latest("run")).version == 3
+    assert await store.clear("run") == 2
+
+
+# -- the connection pool ----------------------------------------------------------------------
+
+
+async def test_pool_exhaustion_fails_fast_and_recovers(
+    make_store: MakeStore, request: pytest.FixtureRequest
+) -> None:
+    settings = RedisSettings(max_connections=2, pool_timeout=0.3, socket_timeout=30)
+    store = await make_store(settings=settings)
+    await store.save(Checkpoint("busy", {"ok": True}))
+    redis_url = None if is_cluster(store) else request.getfixturevalue("redis_url")
+    # Dummy lists in the execution's slot, so on a cluster they block the same node.
+    dummies = [store.execution_key("busy") + f"dummy:{i}:{uuid.uuid4().hex}" for i in range(2)]
+    helper = await node_client(store, dummies[0], redis_url)
+    try:
+
+        async def hold(key: str) -> Any:
+            return await store.client.blpop([key], timeout=25)
+
+        held = [asyncio.create_task(hold(d)) for d in dummies]
+        deadline = time.monotonic() + 10
+        while int((await helper.info("clients"))["blocked_clients"]) < 2:
+            assert time.monotonic() < deadline, "the BLPOPs never blocked"
+            await asyncio.sleep(0.01)
+
+        started = time.monotonic()
+        results = await asyncio.wait_for(
+            asyncio.gather(*(store.latest("busy") for _ in range(20)), return_exceptions=True),
+            timeout=15,
+        )
+        assert time.monotonic() - started < 10
+        assert all(isinstance(r, ResourceExhausted) for r in results), results
+        message = str(results[0])
+        assert "max_connections=2" in message
+        assert "pool_timeout" in message
+
+        for d in dummies:
+            await helper.lpush(d, b"go")
+        assert [(await t)[1] for t in held] == [b"go", b"go"]
+        # Free again: 20 callers now share the two connections without error.
+        again = await asyncio.gather(*(store.latest("busy") for _ in range(20)))
+        assert {c.state["ok"] for c in again} == {True}
+    finally:
+        for d in dummies:
+            await helper.delete(d)
+        await helper.aclose()
+
+
+# -- big values -------------------------------------------------------------------------------
+
+
+async def test_8_mib_checkpoint_round_trips_byte_for_byte(make_store: MakeStore) -> None:
+    store = await make_store(limits=Limits())
+    blob = random.Random(8).randbytes(8 * MiB)
+    value = random.Random(1).randbytes(MiB)
+    saved = await store.save(
+        Checkpoint("big", blob, checkpoint_id="b", content_type="application/x-blob")
+    )
+    await store.put_writes("big", "b", [PendingWrite("t", 0, "ch", value)])
+    loaded = await store.load("big", "b")
+    assert loaded.state_bytes == blob
+    assert loaded.content_type == "application/x-blob"
+    assert loaded.pending_writes[0].value_bytes == value
+    assert loaded == saved.replace(pending_writes=loaded.pending_writes)
+    assert (await store.latest("big")).state_bytes == blob
+    assert (await store.list("big")).checkpoints[0].state_bytes == blob
+
+
+# -- settings, URLs, errors -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "prefix", ["", "a{b", "a}b", "has space", "x" * 65, "é:", "tab\t", "*", None]
+)
+def test_bad_key_prefix_is_rejected(prefix: Any) -> None:
+    with pytest.raises(ValueError, match="key_prefix"):
+        RedisSettings(key_prefix=prefix)
+
+
+@pytest.mark.parametrize("prefix", ["cp:", "a", "app/v1.checkpoints:", "x" * 64, "A_b-9:"])
+def test_good_key_prefix_is_accepted(prefix: str) -> None:
+    assert RedisSettings(key_prefix=prefix).key_prefix == prefix
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"max_connections": 0},
+        {"max_connections": True},
+        {"pool_timeout": 0},
+        {"socket_timeout": -1},
+        {"socket_connect_timeout": float("inf")},
+        {"health_check_interval": -1},
+    ],
+)
+def test_bad_settings_are_rejected(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        RedisSettings(**changes)
+
+
+async def test_keys_use_the_configured_prefix(make_store: MakeStore) -> None:
+    prefix = f"custom/{uuid.uuid4().hex[:8]}:"
+    store = await make_store(settings=RedisSettings(key_prefix=prefix))
+    await store.save(Checkpoint("run", {"a": 1}))
+    keys = await keys_of(store)
+    assert keys
+    assert all(k.startswith(prefix + "{") for k in keys)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+cluster://127.0.0.1:notaport",
+        "redis+cluster://127.0.0.1:7000/3",
+        "redis+cluster://127.0.0.1:7000?ssl=true",
+        "redis+cluster://127.0.0.1:7000,,127.0.0.1:7001",
+        "redis://127.0.0.1:notaport/0",
+    ],
+)
+async def test_malformed_urls_are_rejected(url: str) -> None:
+    with pytest.raises(BackendURLError):
+        await open_backend(url)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("scheme", ["redis", "redis+cluster"])
+async def test_unreachable_server_is_unavailable_without_leaking_the_password(
+    scheme: str,
+) -> None:
+    url = f"{scheme}://user:s3cr3t-pw@127.0.0.1:{_closed_port()}"
+    settings = RedisSettings(socket_connect_timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as caught:
+        await open_backend(url, settings=settings)
+    assert time.monotonic() - started < 15
+    assert "s3cr3t-pw" not in str(caught.value)
+
+
+async def test_wrong_password_is_unavailable_without_leaking_it(redis_url: str) -> None:
+    parts = urlsplit(redis_url)
+    host = parts.netloc.rpartition("@")[2]
+    url = parts._replace(netloc=f"nobody:wr0ng-s3cret@{host}").geturl()
+    with pytest.raises(Unavailable) as caught:
+        await open_backend(url)
+    assert "wr0ng-s3cret" not in str(caught.value)
+    assert "credentials" in str(caught.value)
+
+
+async def test_a_ready_client_is_used_and_left_open(redis_url: str) -> None:
+    client = Redis.from_url(redis_url)
+    try:
+        store = RedisStore(client, settings=RedisSettings(key_prefix=f"t{uuid.uuid4().hex[:10]}:"))
+        assert store.name == "redis"
+        saved = await store.save(Checkpoint("run", {"a": 1}))
+        assert (await store.latest("run")) == saved
+        await store.clear("run")
+        await store.close()
+        await store.close()  # idempotent
+        assert await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def test_close_is_idempotent_and_cluster_reports_redis(make_store: MakeStore) -> None:
+    store = await make_store()
+    assert store.name == "redis"
+    await store.close()
+    await store.close()
