@@ -102,12 +102,20 @@ class Gateway:
         *,
         listen: str = "127.0.0.1:0",
         max_message_bytes: int = 33 * 1024 * 1024,
+        credentials: grpc.ServerCredentials | None = None,
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
         options: Sequence[tuple[str, Any]] = (),
     ) -> Gateway:
-        """Serve ``store`` on ``listen`` (``host:port``; port 0 picks a free one)."""
+        """Serve ``store`` on ``listen`` (``host:port``; port 0 picks a free one).
+
+        Args:
+            credentials: serve TLS with these (``grpc.ssl_server_credentials``); plaintext
+                when None.
+            interceptors: run after the drain check, in order (auth, metrics, ...).
+        """
         drain = DrainInterceptor()
         server = grpc.aio.server(
-            interceptors=[drain],
+            interceptors=[drain, *interceptors],
             options=[
                 ("grpc.max_send_message_length", max_message_bytes),
                 ("grpc.max_receive_message_length", max_message_bytes),
@@ -129,7 +137,10 @@ class Gateway:
             server,
         )
         try:
-            port = server.add_insecure_port(listen)
+            if credentials is None:
+                port = server.add_insecure_port(listen)
+            else:
+                port = server.add_secure_port(listen, credentials)
         except RuntimeError as exc:
             raise OSError(f"cannot listen on {listen}: address in use or not available") from exc
         await server.start()

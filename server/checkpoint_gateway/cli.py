@@ -16,6 +16,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import grpc
+
 from . import __version__, config, logs
 from .app import Gateway
 from .backends import Backend, BackendURLError, Retention, mask_url, open_backend
@@ -60,23 +62,47 @@ async def serve(settings: config.Settings) -> None:
     store = await _open(settings)
     try:
         gateway = await Gateway.start(
-            store, listen=settings.listen, max_message_bytes=settings.max_message_bytes
+            store,
+            listen=settings.listen,
+            max_message_bytes=settings.max_message_bytes,
+            credentials=_server_credentials(settings),
         )
     except BaseException:
         await store.close()
         raise
     host = settings.listen.rpartition(":")[0]
     log.info(
-        "checkpoint-gateway %s listening on %s:%d, backend %s",
+        "checkpoint-gateway %s listening on %s:%d, backend %s, %s",
         __version__,
         host,
         gateway.port,
         mask_url(settings.backend),
+        "mutual TLS"
+        if settings.tls_client_ca_file
+        else "TLS"
+        if settings.tls_cert_file
+        else "plaintext",
     )
     await stop.wait()
     log.info("shutting down: draining in-flight calls for up to %.1fs", settings.grace_seconds)
     await gateway.stop(settings.grace_seconds)
     log.info("stopped")
+
+
+def _server_credentials(settings: config.Settings) -> grpc.ServerCredentials | None:
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    with open(settings.tls_cert_file, "rb") as f:
+        chain = f.read()
+    with open(settings.tls_key_file, "rb") as f:
+        key = f.read()
+    client_ca = None
+    if settings.tls_client_ca_file:
+        with open(settings.tls_client_ca_file, "rb") as f:
+            client_ca = f.read()
+    return grpc.ssl_server_credentials(
+        [(key, chain)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
 
 
 async def migrate(settings: config.Settings) -> None:

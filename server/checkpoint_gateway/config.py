@@ -78,6 +78,15 @@ def _float(text: str) -> float:
         raise ValueError("expected a number") from None
 
 
+def _readable(text: str) -> str:
+    try:
+        with open(text, "rb"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot read it: {exc.strerror}") from None
+    return text
+
+
 def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         value = kind(text)
@@ -134,6 +143,17 @@ class Settings:
     ttl_seconds: float | None = _setting(
         None, _optional(_positive(_float)), "checkpoints expire this long after they are saved"
     )
+    tls_cert_file: str | None = _setting(
+        None, _optional(_readable), "PEM server certificate chain; with the key, serve TLS"
+    )
+    tls_key_file: str | None = _setting(
+        None, _optional(_readable), "PEM private key of the certificate"
+    )
+    tls_client_ca_file: str | None = _setting(
+        None,
+        _optional(_readable),
+        "PEM CA bundle; when set, clients must present a certificate (mTLS)",
+    )
     log_level: str = _setting("info", _choice("debug", "info", "warning", "error"), "log level")
     log_format: str = _setting("text", _choice("text", "json"), "log line format")
 
@@ -144,6 +164,12 @@ class Settings:
 
     def check(self) -> None:
         """Cross-field checks, after each value parsed on its own."""
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise SettingsError(
+                f"{_names('tls_cert_file')} and {_names('tls_key_file')} go together"
+            )
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise SettingsError(f"{_names('tls_client_ca_file')} needs a server certificate")
         if self.default_page_size > self.max_page_size:
             raise SettingsError(
                 f"{_names('default_page_size')} ({self.default_page_size}) must not exceed "

@@ -90,6 +90,8 @@ def test_acknowledged_saves_survive_kill_9(tmp_path: Path, scheme: str) -> None:
         ([], {"CHECKPOINT_GATEWAY_LOG_FORMAT": "xml"}, "--log-format"),
         (["--backend", "mongodb://x"], {}, "--backend / CHECKPOINT_GATEWAY_BACKEND"),
         (["--default-page-size", "500", "--max-page-size", "100"], {}, "--default-page-size"),
+        (["--tls-cert-file", "/nonexistent.pem"], {}, "--tls-cert-file"),
+        ([], {"CHECKPOINT_GATEWAY_TLS_CERT_FILE": "/etc/hostname"}, "--tls-key-file"),
     ],
 )
 def test_bad_settings_exit_2_with_one_clear_line(
@@ -168,3 +170,33 @@ def test_migrate_command(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "m.db").exists()
     assert "up to date" in proc.stderr
+
+
+def test_serve_tls(tmp_path: Path) -> None:
+    import grpc
+
+    from tests.system.test_client_options import make_cert
+
+    _, cert = make_cert(tmp_path, "server")
+    gw = GatewayProcess(
+        [
+            "--listen",
+            "127.0.0.1:0",
+            "--backend",
+            "memory://",
+            "--tls-cert-file",
+            str(tmp_path / "server.pem"),
+            "--tls-key-file",
+            str(tmp_path / "server.key"),
+        ],
+        cwd=tmp_path,
+    )
+    try:
+        gw.wait_listening()
+        assert ", TLS" in gw.output()
+        creds = grpc.ssl_channel_credentials(root_certificates=cert)
+        with CheckpointClient(gw.target, credentials=creds) as client:
+            saved = client.save(Checkpoint("run", {"secure": 1}))
+            assert client.load("run", saved.checkpoint_id).state == {"secure": 1}
+    finally:
+        assert gw.stop() == 0

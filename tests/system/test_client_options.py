@@ -1,0 +1,129 @@
+"""What the client takes: TLS credentials, metadata, a deadline per call."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+import grpc.aio
+import pytest
+
+from checkpoint_client import AsyncCheckpointClient, Checkpoint, DeadlineExceeded, Unavailable
+from checkpoint_gateway.app import Gateway
+from checkpoint_gateway.backends import MemoryStore
+
+from .test_gateway import GatedStore
+
+
+def make_cert(directory: Path, name: str) -> tuple[bytes, bytes]:
+    """A self-signed certificate for 127.0.0.1/localhost (it is its own CA)."""
+    key, cert = directory / f"{name}.key", directory / f"{name}.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            f"/CN={name}",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return key.read_bytes(), cert.read_bytes()
+
+
+async def test_tls(tmp_path: Path) -> None:
+    key, cert = make_cert(tmp_path, "server")
+    creds = grpc.ssl_server_credentials([(key, cert)])
+    gw = await Gateway.start(MemoryStore(), credentials=creds)
+    try:
+        target = f"127.0.0.1:{gw.port}"
+        secure = grpc.ssl_channel_credentials(root_certificates=cert)
+        async with AsyncCheckpointClient(target, credentials=secure) as client:
+            saved = await client.save(Checkpoint("run", {"tls": True}))
+            assert (await client.load("run", saved.checkpoint_id)).state == {"tls": True}
+        # A plaintext client cannot talk to a TLS gateway.
+        async with AsyncCheckpointClient(target, timeout=5) as plain:
+            with pytest.raises(Unavailable):
+                await plain.latest("run")
+    finally:
+        await gw.stop(grace=1)
+
+
+async def test_mutual_tls_requires_a_client_certificate(tmp_path: Path) -> None:
+    key, cert = make_cert(tmp_path, "server")
+    client_key, client_cert = make_cert(tmp_path, "client")
+    creds = grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=client_cert, require_client_auth=True
+    )
+    gw = await Gateway.start(MemoryStore(), credentials=creds)
+    try:
+        target = f"127.0.0.1:{gw.port}"
+        with_cert = grpc.ssl_channel_credentials(cert, client_key, client_cert)
+        async with AsyncCheckpointClient(target, credentials=with_cert) as client:
+            await client.save(Checkpoint("run", {}))
+        without = grpc.ssl_channel_credentials(root_certificates=cert)
+        async with AsyncCheckpointClient(target, credentials=without, timeout=5) as client:
+            with pytest.raises(Unavailable):
+                await client.latest("run")
+    finally:
+        await gw.stop(grace=1)
+
+
+class RecordingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Test double: records the metadata of every call it sees."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, str]] = []
+
+    async def intercept_service(
+        self, continuation: Callable[[Any], Awaitable[Any]], details: Any
+    ) -> Any:
+        self.seen.append(dict(details.invocation_metadata))
+        return await continuation(details)
+
+
+async def test_metadata_is_sent_with_every_call() -> None:
+    recorder = RecordingInterceptor()
+    gw = await Gateway.start(MemoryStore(), interceptors=[recorder])
+    try:
+        async with AsyncCheckpointClient(
+            f"127.0.0.1:{gw.port}", metadata=[("authorization", "Bearer t0k"), ("x-team", "a")]
+        ) as client:
+            await client.save(Checkpoint("run", {}))
+            await client.latest("run")
+        assert len(recorder.seen) == 2
+        for md in recorder.seen:
+            assert md["authorization"] == "Bearer t0k"
+            assert md["x-team"] == "a"
+    finally:
+        await gw.stop(grace=1)
+
+
+async def test_deadline_per_call() -> None:
+    store = GatedStore()
+    store.gate = asyncio.Event()  # never opened: the save can only end by its deadline
+    gw = await Gateway.start(store)
+    try:
+        async with AsyncCheckpointClient(f"127.0.0.1:{gw.port}", timeout=0.3) as client:
+            with pytest.raises(DeadlineExceeded):
+                await client.save(Checkpoint("run", {}))
+    finally:
+        store.gate.set()
+        await gw.stop(grace=1)
