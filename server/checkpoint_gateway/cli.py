@@ -15,10 +15,11 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 
-from . import __version__, config, logs
+from . import __version__, chain, config, logs
 from .app import Gateway
 from .backends import Backend, BackendURLError, Retention, mask_url, open_backend
 from .validation import Limits
@@ -50,7 +51,13 @@ async def _open(settings: config.Settings) -> Backend:
     retention = Retention(
         max_checkpoints=settings.max_checkpoints, ttl_seconds=settings.ttl_seconds
     )
-    return await open_backend(settings.backend, limits=limits, retention=retention)
+    options: dict[str, Any] = {"limits": limits, "retention": retention}
+    scheme = settings.backend.partition("://")[0].lower()
+    if scheme in ("postgresql", "postgres"):
+        options["settings"] = settings.postgres
+    elif scheme.startswith("redis"):
+        options["settings"] = settings.redis
+    return await open_backend(settings.backend, **options)
 
 
 async def serve(settings: config.Settings) -> None:
@@ -59,7 +66,8 @@ async def serve(settings: config.Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    store = await _open(settings)
+    backend = await _open(settings)
+    store = chain.build(backend, settings)
     try:
         gateway = await Gateway.start(
             store,

@@ -156,6 +156,9 @@ class Settings:
     )
     log_level: str = _setting("info", _choice("debug", "info", "warning", "error"), "log level")
     log_format: str = _setting("text", _choice("text", "json"), "log line format")
+    # Backend sections, filled by load() from --postgres-* and --redis-* (see _sections).
+    postgres: Any = field(default=None, metadata={"section": True})
+    redis: Any = field(default=None, metadata={"section": True})
 
     @property
     def max_message_bytes(self) -> int:
@@ -177,6 +180,35 @@ class Settings:
             )
 
 
+# Backend settings: every field of a backend's settings dataclass is a flag and a variable,
+# prefixed with the section (--postgres-max-size, CHECKPOINT_GATEWAY_POSTGRES_MAX_SIZE).
+_SECTION_PARSERS: dict[str, Callable[[str], Any]] = {
+    "int": _int,
+    "float": _float,
+    "bool": parse_bool,
+    "str": str,
+    "int | None": _optional(_int),
+    "float | None": _optional(_float),
+    "str | None": _optional(str),
+}
+
+
+def _sections() -> dict[str, type[Any]]:
+    from .backends.postgres import PostgresSettings
+    from .backends.redis import RedisSettings
+
+    return {"postgres": PostgresSettings, "redis": RedisSettings}
+
+
+def _section_fields() -> list[tuple[str, str, dataclasses.Field[Any]]]:
+    """(section, setting name, field) for every backend setting."""
+    return [
+        (section, f"{section}_{f.name}", f)
+        for section, cls in _sections().items()
+        for f in dataclasses.fields(cls)
+    ]
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -191,7 +223,7 @@ def _names(name: str) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one flag per setting; values stay strings until ``load`` parses them."""
-    for f in dataclasses.fields(Settings):
+    for f in _own_fields():
         parser.add_argument(
             _flag(f.name),
             dest=f.name,
@@ -199,6 +231,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             metavar=f.name.upper(),
             help=f"{f.metadata['help']} (env {_env(f.name)}; default {f.default})",
         )
+    group = parser.add_argument_group("backend settings (see README: Backend settings)")
+    for _, name, f in _section_fields():
+        group.add_argument(
+            _flag(name),
+            dest=name,
+            default=None,
+            metavar=name.upper(),
+            help=f"env {_env(name)}; default {f.default}",
+        )
+
+
+def _raw(name: str, args: argparse.Namespace | None, environ: Mapping[str, str]) -> str | None:
+    raw = getattr(args, name, None) if args is not None else None
+    return environ.get(_env(name)) if raw is None else raw
 
 
 def load(
@@ -207,24 +253,43 @@ def load(
     """Build Settings from parsed flags and the environment; SettingsError if any is bad."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(Settings):
-        raw = getattr(args, f.name, None) if args is not None else None
-        if raw is None:
-            raw = environ.get(_env(f.name))
+    for f in _own_fields():
+        raw = _raw(f.name, args, environ)
         if raw is None:
             continue
         try:
             values[f.name] = f.metadata["parse"](raw)
         except ValueError as exc:
             raise SettingsError(f"{_names(f.name)}: {raw!r}: {exc}") from None
+    section_values: dict[str, dict[str, Any]] = {section: {} for section in _sections()}
+    for section, name, f in _section_fields():
+        raw = _raw(name, args, environ)
+        if raw is None:
+            continue
+        try:
+            section_values[section][f.name] = _SECTION_PARSERS[str(f.type)](raw)
+        except ValueError as exc:
+            raise SettingsError(f"{_names(name)}: {raw!r}: {exc}") from None
+    for section, cls in _sections().items():
+        try:
+            values[section] = cls(**section_values[section])
+        except ValueError as exc:
+            names = f"--{section}-* / {ENV_PREFIX}{section.upper()}_*"
+            raise SettingsError(f"{names}: {exc}") from None
     settings = Settings(**values)
     settings.check()
     return settings
 
 
+def _own_fields() -> list[dataclasses.Field[Any]]:
+    return [f for f in dataclasses.fields(Settings) if "section" not in f.metadata]
+
+
 def describe() -> Sequence[tuple[str, str, str, str]]:
     """(flag, variable, default, help) for every setting, for docs and tests."""
-    return [
-        (_flag(f.name), _env(f.name), str(f.default), f.metadata["help"])
-        for f in dataclasses.fields(Settings)
+    own = [(_flag(f.name), _env(f.name), str(f.default), f.metadata["help"]) for f in _own_fields()]
+    sections = [
+        (_flag(name), _env(name), str(f.default), f"{section} backend")
+        for section, name, f in _section_fields()
     ]
+    return own + sections

@@ -75,3 +75,36 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [env for _, env, _, _ in config.describe() if env not in readme]
     assert not missing, f"README does not document {missing}"
+
+
+def test_backend_sections_are_parsed_by_type() -> None:
+    env = {
+        "CHECKPOINT_GATEWAY_POSTGRES_MAX_SIZE": "32",
+        "CHECKPOINT_GATEWAY_POSTGRES_CHECK": "false",
+        "CHECKPOINT_GATEWAY_POSTGRES_PREPARE_THRESHOLD": "none",
+        "CHECKPOINT_GATEWAY_REDIS_POOL_TIMEOUT": "0.5",
+    }
+    s = config.load(_args("--redis-key-prefix", "agents:"), environ=env)
+    assert s.postgres.max_size == 32
+    assert s.postgres.check is False
+    assert s.postgres.prepare_threshold is None
+    assert s.redis.pool_timeout == 0.5
+    assert s.redis.key_prefix == "agents:"
+    assert config.load(_args(), environ={}).postgres.max_size == 10
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"CHECKPOINT_GATEWAY_POSTGRES_MAX_SIZE": "many"}, "--postgres-max-size"),
+        ({"CHECKPOINT_GATEWAY_REDIS_SOCKET_KEEPALIVE": "perhaps"}, "--redis-socket-keepalive"),
+        ({"CHECKPOINT_GATEWAY_REDIS_MAX_CONNECTIONS": "0"}, "CHECKPOINT_GATEWAY_REDIS_"),
+        (
+            {"CHECKPOINT_GATEWAY_POSTGRES_SCHEMA": "public; drop table x"},
+            "CHECKPOINT_GATEWAY_POSTGRES_",
+        ),
+    ],
+)
+def test_bad_backend_settings_name_the_section(env: dict[str, str], names: str) -> None:
+    with pytest.raises(config.SettingsError, match=names):
+        config.load(_args(), environ=env)

@@ -55,6 +55,17 @@ class Retention:
             raise ValueError("ttl_seconds must be positive")
 
 
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """A backend's connection pool right now (for metrics)."""
+
+    size: int  # connections open
+    in_use: int  # connections lent to calls
+    idle: int  # open and free
+    waiting: int  # calls waiting for a connection
+    max_size: int  # the most it may open
+
+
 class Backend(CheckpointStore, ABC):
     """Base class of the storage backends.
 
@@ -76,6 +87,10 @@ class Backend(CheckpointStore, ABC):
         self.limits = limits or v.Limits()
         self.retention = retention or Retention()
         self.clock = clock
+
+    def pool_stats(self) -> PoolStats | None:
+        """The connection pool's state, or None for backends without a pool."""
+        return None
 
     def now(self) -> datetime:
         """Creation time for a new checkpoint (UTC, whole microseconds)."""

@@ -1,0 +1,16 @@
+"""Per-call context shared by the layers of the store chain (see ``chain``).
+
+The layers are independent ``CheckpointStore`` wrappers; what one of them knows about the
+current call and another needs travels here, in context variables, not in the interface.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+#: Monotonic time (``time.monotonic()``) by which the current RPC must finish; None when
+#: the caller set no deadline and no server default applies.
+deadline: ContextVar[float | None] = ContextVar("checkpoint_gateway_deadline", default=None)
+
+#: Which attempt at the backend this is: 1 for the first try, 2 for the first retry...
+attempt: ContextVar[int] = ContextVar("checkpoint_gateway_attempt", default=1)
