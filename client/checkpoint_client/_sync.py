@@ -15,7 +15,7 @@ from typing import Any, Self, TypeVar
 
 import grpc
 
-from ._client import DEFAULT_TIMEOUT, AsyncCheckpointClient
+from ._client import DEFAULT_SERVICE_CONFIG, DEFAULT_TIMEOUT, AsyncCheckpointClient
 from ._models import Checkpoint, CheckpointPage, PendingWrite
 from ._store import CheckpointStore
 
@@ -169,6 +169,7 @@ class CheckpointClient(SyncCheckpointStore):
         metadata: Sequence[tuple[str, str]] = (),
         max_message_bytes: int = 64 * 1024 * 1024,
         options: Sequence[tuple[str, Any]] = (),
+        service_config: Mapping[str, Any] | None = DEFAULT_SERVICE_CONFIG,
     ) -> None:
         self.target = target
         super().__init__(
@@ -179,5 +180,6 @@ class CheckpointClient(SyncCheckpointStore):
                 metadata=metadata,
                 max_message_bytes=max_message_bytes,
                 options=options,
+                service_config=service_config,
             )
         )

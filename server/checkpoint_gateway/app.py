@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -13,16 +15,43 @@ from grpc_health.v1 import _async as health_aio  # what grpc_health.v1.health.ai
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from checkpoint_client import CheckpointStore
+from checkpoint_client import CheckpointError, CheckpointStore, DeadlineExceeded, Unavailable
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
 
+from . import context
 from .service import CheckpointServicer
 
 log = logging.getLogger("checkpoint_gateway")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CheckpointService"].full_name
 _SERVICE_PREFIX = f"/{SERVICE_NAME}/"
+
+#: The execution the health probe reads. Any answer (usually NotFound) proves the backend
+#: reachable, so it may hold data or not.
+HEALTH_PROBE_EXECUTION = "__checkpoint_gateway_health__"
+
+
+async def backend_answers(store: CheckpointStore, within: float) -> bool:
+    """Whether the backend behind ``store`` answers a cheap read within ``within`` s.
+
+    The read goes through the whole store chain: while the circuit breaker is open it
+    fails at once, and a successful probe is what closes a half-open breaker.
+    """
+    token = context.deadline.set(time.monotonic() + within)
+    try:
+        async with asyncio.timeout(within):
+            await store.latest(HEALTH_PROBE_EXECUTION)
+    except (Unavailable, DeadlineExceeded, TimeoutError):
+        return False
+    except CheckpointError:
+        return True  # NotFound and the like: an answer
+    except Exception:
+        log.exception("the health probe failed with an unexpected error")
+        return False
+    finally:
+        context.deadline.reset(token)
+    return True
 
 
 class DrainInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
@@ -94,6 +123,47 @@ class Gateway:
         self.store = store
         self.port = port
         self._stopped = asyncio.Event()
+        self._prober: asyncio.Task[None] | None = None
+
+    async def _probe_health(self, interval: float, within: float) -> None:
+        """Report NOT_SERVING while the backend does not answer, SERVING once it does.
+
+        A probe starts every ``interval`` seconds even while earlier ones still wait on a
+        hung backend (so at most ``within / interval + 1`` at once): a quick answer, such
+        as the open circuit breaker's refusal, is reported without waiting for them. Only
+        the newest probe that finished counts.
+        """
+        serving = True
+        newest = 0
+        lock = asyncio.Lock()
+
+        async def probe(number: int) -> None:
+            nonlocal serving, newest
+            answers = await backend_answers(self.store, within)
+            async with lock:
+                if number < newest or answers == serving or self._stopped.is_set():
+                    newest = max(newest, number)
+                    return
+                newest, serving = number, answers
+                status = health_pb2.HealthCheckResponse.SERVING
+                if not serving:
+                    status = health_pb2.HealthCheckResponse.NOT_SERVING
+                for service in ("", SERVICE_NAME):
+                    await self._health.set(service, status)
+            if serving:
+                log.warning("the backend answers again: health SERVING")
+            else:
+                log.warning("the backend does not answer: health NOT_SERVING")
+
+        # stop() cancels this task, and with it every probe still waiting.
+        async with asyncio.TaskGroup() as probes:
+            number = 0
+            while not self._stopped.is_set():
+                number += 1
+                probes.create_task(probe(number))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(interval):
+                        await self._stopped.wait()
 
     @classmethod
     async def start(
@@ -105,6 +175,8 @@ class Gateway:
         credentials: grpc.ServerCredentials | None = None,
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
         options: Sequence[tuple[str, Any]] = (),
+        health_probe_interval: float | None = 1.0,
+        health_probe_timeout: float = 5.0,
     ) -> Gateway:
         """Serve ``store`` on ``listen`` (``host:port``; port 0 picks a free one).
 
@@ -112,6 +184,10 @@ class Gateway:
             credentials: serve TLS with these (``grpc.ssl_server_credentials``); plaintext
                 when None.
             interceptors: run after the drain check, in order (auth, metrics, ...).
+            health_probe_interval: seconds between reads that check the backend answers
+                (health NOT_SERVING while it does not); None: no probe.
+            health_probe_timeout: how long one probe may wait for an answer; generous, so
+                that a busy backend is not taken for a dead one.
         """
         drain = DrainInterceptor()
         server = grpc.aio.server(
@@ -146,7 +222,13 @@ class Gateway:
         await server.start()
         for service in ("", SERVICE_NAME):
             await health.set(service, health_pb2.HealthCheckResponse.SERVING)
-        return cls(server, health, drain, store, port)
+        gateway = cls(server, health, drain, store, port)
+        if health_probe_interval is not None:
+            gateway._prober = asyncio.create_task(
+                gateway._probe_health(health_probe_interval, health_probe_timeout),
+                name="checkpoint-gateway-health-probe",
+            )
+        return gateway
 
     async def stop(self, grace: float | None = 10.0) -> None:
         """Drain and stop: health NOT_SERVING, refuse new calls, let in-flight calls finish
@@ -154,6 +236,10 @@ class Gateway:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        if self._prober is not None:
+            self._prober.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prober
         await self._health.enter_graceful_shutdown()
         self._drain.draining = True
         try:

@@ -9,7 +9,9 @@ a fixed message; the traceback goes to the log, never on the wire.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -19,6 +21,8 @@ import grpc.aio
 from checkpoint_client import CheckpointError, CheckpointPage, CheckpointStore, InvalidArgument
 from checkpoint_client import _convert as c
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
+
+from . import context as call_context
 
 log = logging.getLogger("checkpoint_gateway.service")
 
@@ -30,14 +34,32 @@ _RESPONSE_HEADROOM = 64 * 1024
 
 
 def _rpc(handler: Handler[_Req, _Resp]) -> Handler[_Req, _Resp]:
-    """Map exceptions raised by a handler to gRPC status codes."""
+    """Map exceptions raised by a handler to gRPC status codes, within the deadline.
+
+    The client's deadline becomes ``context.deadline`` for the store chain (whose
+    resilient layer also applies the server's own bound), and the handler is cancelled
+    when it passes, so no store call outlives the RPC.
+    """
     method = handler.__name__
 
     async def wrapper(
         self: Any, request: _Req, context: grpc.aio.ServicerContext[Any, Any]
     ) -> _Resp:
+        # grpc-stubs says float, but grpc returns None when the client set no deadline.
+        remaining: float | None = context.time_remaining()
+        token = call_context.deadline.set(
+            None if remaining is None else time.monotonic() + remaining
+        )
+        scope = asyncio.timeout(remaining)
         try:
-            return await handler(self, request, context)
+            async with scope:
+                return await handler(self, request, context)
+        except TimeoutError:
+            if scope.expired():
+                code, details = grpc.StatusCode.DEADLINE_EXCEEDED, "the call's deadline passed"
+            else:  # raised by the store, not by our deadline: a defect
+                log.exception("%s failed with an unexpected error", method)
+                code, details = grpc.StatusCode.INTERNAL, "internal error"
         except CheckpointError as exc:
             code, details = grpc.StatusCode[exc.grpc_code], str(exc) or exc.grpc_code
             if code is grpc.StatusCode.INTERNAL:
@@ -46,6 +68,8 @@ def _rpc(handler: Handler[_Req, _Resp]) -> Handler[_Req, _Resp]:
         except Exception:
             log.exception("%s failed with an unexpected error", method)
             code, details = grpc.StatusCode.INTERNAL, "internal error"
+        finally:
+            call_context.deadline.reset(token)
         await context.abort(code, details)
         raise AssertionError("unreachable: abort raises")
 
