@@ -23,8 +23,15 @@ _LISTENING = re.compile(r"listening on (\S+):(\d+),")
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment without any CHECKPOINT_GATEWAY_* variable, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKPOINT_GATEWAY_")}
+    """The environment without any CHECKPOINT_GATEWAY_* or OTEL_* variable, plus ``extra``.
+
+    Metrics listen on a free port unless ``extra`` says otherwise: the default (9464) is
+    one port, and gateways of tests running at the same time must not fight over it.
+    """
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("CHECKPOINT_GATEWAY_", "OTEL_"))
+    }
+    env["CHECKPOINT_GATEWAY_METRICS_LISTEN"] = "127.0.0.1:0"
     env.update(extra or {})
     return env
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import grpc
@@ -14,10 +16,38 @@ from ._ids import new_checkpoint_id
 from ._models import Checkpoint, CheckpointPage, PendingWrite
 from ._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
 from ._store import CheckpointStore
+from ._tracing import with_trace_context
 
-__all__ = ["DEFAULT_TIMEOUT", "AsyncCheckpointClient"]
+__all__ = ["DEFAULT_SERVICE_CONFIG", "DEFAULT_TIMEOUT", "AsyncCheckpointClient"]
 
+#: Seconds a call may take, retries included, unless the client is given another
+#: ``timeout``: several times a healthy call's latency and the gateway's retries of a
+#: backend blip, yet short enough that an agent learns of an outage while it can act.
 DEFAULT_TIMEOUT = 10.0
+
+#: gRPC service config: retry UNAVAILABLE only (the gateway is draining, restarting, or
+#: its backend is down; nothing was done, or the call is idempotent by key), at most 4
+#: attempts with randomized exponential backoff (0.1 s growing to 1 s), all within the
+#: call's deadline; a retry budget (``retryThrottling``) stops retries once most calls
+#: fail, so an outage is not multiplied by four. Other codes are never retried.
+DEFAULT_SERVICE_CONFIG: Mapping[str, Any] = MappingProxyType(
+    {
+        "methodConfig": [
+            {
+                "name": [{"service": "checkpoint_gateway.v1.CheckpointService"}],
+                "retryPolicy": {
+                    "maxAttempts": 4,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+        "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
+    }
+)
+
 _MiB = 1024 * 1024
 
 _R = TypeVar("_R")
@@ -28,11 +58,15 @@ class AsyncCheckpointClient(CheckpointStore):
 
     Args:
         target: ``host:port``, or any gRPC target such as ``dns:///gateway:50051``.
-        timeout: deadline in seconds for each call (``None``: no deadline).
+        timeout: deadline in seconds for each call, retries included (``None``: no
+            deadline).
         credentials: TLS credentials (``grpc.ssl_channel_credentials(...)``); plaintext if None.
         metadata: sent with every call, e.g. ``[("authorization", "Bearer ...")]``.
         max_message_bytes: largest message sent or received.
         options: extra gRPC channel options.
+        service_config: gRPC service config (as a dict); the default retries UNAVAILABLE
+            (see ``DEFAULT_SERVICE_CONFIG``); ``None`` turns client retries off. A
+            ``grpc.service_config`` in ``options`` wins over it.
 
     Example:
         >>> async with AsyncCheckpointClient("127.0.0.1:50051") as store:  # doctest: +SKIP
@@ -48,12 +82,15 @@ class AsyncCheckpointClient(CheckpointStore):
         metadata: Sequence[tuple[str, str]] = (),
         max_message_bytes: int = 64 * _MiB,
         options: Sequence[tuple[str, Any]] = (),
+        service_config: Mapping[str, Any] | None = DEFAULT_SERVICE_CONFIG,
     ) -> None:
         channel_options = [
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.max_receive_message_length", max_message_bytes),
             *options,
         ]
+        if service_config is not None and all(name != "grpc.service_config" for name, _ in options):
+            channel_options.append(("grpc.service_config", json.dumps(dict(service_config))))
         if credentials is None:
             self._channel = grpc.aio.insecure_channel(target, options=channel_options)
         else:
@@ -70,7 +107,9 @@ class AsyncCheckpointClient(CheckpointStore):
         except (ValueError, TypeError) as exc:  # includes UnicodeEncodeError
             raise InvalidArgument(f"the request cannot be encoded: {exc}") from exc
         try:
-            return await method(request, timeout=self._timeout, metadata=self._metadata)
+            # The caller's trace goes along, so the gateway's spans join it.
+            metadata = with_trace_context(self._metadata)
+            return await method(request, timeout=self._timeout, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
             raise _map_rpc_error(exc) from None
 

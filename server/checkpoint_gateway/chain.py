@@ -8,13 +8,56 @@ Every layer is a ``CheckpointStore``, so each is testable alone and this is comp
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from checkpoint_client import CheckpointStore
 
 from .backends import Backend
 from .config import Settings
+from .instrumented import InstrumentedAttempts, InstrumentedStore
+from .resilience import CircuitBreaker, ResilientStore, RetryPolicy
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
+
+    from .metrics import Metrics
 
 
-def build(backend: Backend, settings: Settings) -> CheckpointStore:
-    """Wrap a ready backend in the layers ``settings`` ask for."""
-    store: CheckpointStore = backend
-    return store
+def build(
+    backend: Backend,
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    tracer: Tracer | None = None,
+) -> CheckpointStore:
+    """Wrap a ready backend in the layers ``settings`` ask for.
+
+    Args:
+        metrics: count into these; with neither metrics nor a tracer the two
+            instrumented layers are left out altogether.
+        tracer: make spans with this.
+    """
+    observed = metrics is not None or tracer is not None
+    inner: CheckpointStore = backend
+    if observed:
+        inner = InstrumentedAttempts(backend, backend=backend.name, metrics=metrics, tracer=tracer)
+    resilient = ResilientStore(
+        inner,
+        policy=RetryPolicy(
+            max_attempts=settings.retry_max_attempts,
+            initial_backoff=settings.retry_initial_backoff,
+            max_backoff=settings.retry_max_backoff,
+        ),
+        breaker=CircuitBreaker(
+            failure_threshold=settings.breaker_failure_threshold,
+            open_seconds=settings.breaker_open_seconds,
+        ),
+        call_timeout=settings.deadline_seconds,
+        name=backend.name,
+    )
+    if not observed:
+        return resilient
+    if metrics is not None:
+        metrics.watch_backend(backend)
+        metrics.watch_breaker(backend.name, lambda: resilient.breaker.state.value)
+    return InstrumentedStore(resilient, backend=backend.name, metrics=metrics, tracer=tracer)

@@ -19,9 +19,11 @@ from typing import Any
 
 import grpc
 
-from . import __version__, chain, config, logs
-from .app import Gateway
+from . import __version__, chain, config, logs, tracing
+from .app import SERVICE_NAME, Gateway
 from .backends import Backend, BackendURLError, Retention, mask_url, open_backend
+from .instrumented import RpcObserver
+from .metrics import Metrics, MetricsServer
 from .validation import Limits
 
 log = logging.getLogger("checkpoint_gateway")
@@ -60,24 +62,44 @@ async def _open(settings: config.Settings) -> Backend:
     return await open_backend(settings.backend, **options)
 
 
-async def serve(settings: config.Settings) -> None:
+async def serve(settings: config.Settings, telemetry: tracing.Tracing | None = None) -> None:
     # Handlers first: a signal that arrives once we say we listen must drain, not kill.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     backend = await _open(settings)
-    store = chain.build(backend, settings)
+    metrics = Metrics() if settings.metrics_listen else None
+    tracer = telemetry.tracer if telemetry is not None else None
+    store = chain.build(backend, settings, metrics=metrics, tracer=tracer)
+    # The tracing interceptor first: the observer's failure log line and exemplars then
+    # carry the RPC's trace id.
+    interceptors: list[grpc.aio.ServerInterceptor[Any, Any]] = []
+    if telemetry is not None:
+        interceptors.append(telemetry.server_interceptor(SERVICE_NAME))
+    interceptors.append(RpcObserver(metrics, traced=telemetry is not None))
+    exporter: MetricsServer | None = None
     try:
+        if metrics is not None and settings.metrics_listen:
+            metrics.init_grpc_service(SERVICE_NAME)
+            metrics_host, _, metrics_port = settings.metrics_listen.rpartition(":")
+            exporter = metrics.serve(metrics_host, int(metrics_port))
         gateway = await Gateway.start(
             store,
             listen=settings.listen,
             max_message_bytes=settings.max_message_bytes,
             credentials=_server_credentials(settings),
+            interceptors=interceptors,
         )
     except BaseException:
+        if exporter is not None:
+            exporter.stop()
         await store.close()
         raise
+    if exporter is not None:
+        log.info("metrics on http://%s:%d/metrics", exporter.host, exporter.port)
+    if telemetry is not None:
+        log.info("tracing on: spans exported as the OTEL_* variables say")
     host = settings.listen.rpartition(":")[0]
     log.info(
         "checkpoint-gateway %s listening on %s:%d, backend %s, %s",
@@ -94,6 +116,8 @@ async def serve(settings: config.Settings) -> None:
     await stop.wait()
     log.info("shutting down: draining in-flight calls for up to %.1fs", settings.grace_seconds)
     await gateway.stop(settings.grace_seconds)
+    if exporter is not None:
+        exporter.stop()
     log.info("stopped")
 
 
@@ -127,9 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"checkpoint-gateway: error: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level, settings.log_format)
-    command = serve if args.command == "serve" else migrate
+    telemetry = None
+    if args.command == "serve":
+        try:
+            telemetry = tracing.from_env()
+        except tracing.TracingConfigError as exc:
+            print(f"checkpoint-gateway: error: {exc}", file=sys.stderr)
+            return 2
+        if telemetry is not None:
+            telemetry.set_global()
     try:
-        asyncio.run(command(settings))
+        asyncio.run(serve(settings, telemetry) if args.command == "serve" else migrate(settings))
     except BackendURLError as exc:
         print(
             f"checkpoint-gateway: error: --backend / CHECKPOINT_GATEWAY_BACKEND: {exc}",
@@ -149,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 1
         raise
+    finally:
+        if telemetry is not None:
+            telemetry.shutdown()  # export the spans still buffered
     return 0
 
 

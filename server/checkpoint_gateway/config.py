@@ -130,6 +130,27 @@ class Settings:
     grace_seconds: float = _setting(
         10.0, _positive(_float), "on SIGTERM, how long in-flight calls may finish"
     )
+    # Resilience (see resilience.py for why these defaults).
+    deadline_seconds: float | None = _setting(
+        30.0,
+        _optional(_positive(_float)),
+        "server-side deadline of a call whose client sets none or a later one",
+    )
+    retry_max_attempts: int = _setting(
+        4, _positive(_int), "attempts at the backend per call, the first included"
+    )
+    retry_initial_backoff: float = _setting(
+        0.05, _positive(_float), "longest wait before the first retry, in seconds"
+    )
+    retry_max_backoff: float = _setting(
+        1.0, _positive(_float), "longest wait before any retry, in seconds"
+    )
+    breaker_failure_threshold: int = _setting(
+        5, _positive(_int), "consecutive failed backend attempts that open the breaker"
+    )
+    breaker_open_seconds: float = _setting(
+        1.0, _positive(_float), "how long an open breaker fails calls before probing"
+    )
     max_state_bytes: int = _setting(16 * MiB, _positive(parse_size), "largest state accepted")
     max_metadata_bytes: int = _setting(
         64 * 1024, _positive(parse_size), "largest metadata JSON accepted"
@@ -156,6 +177,11 @@ class Settings:
     )
     log_level: str = _setting("info", _choice("debug", "info", "warning", "error"), "log level")
     log_format: str = _setting("text", _choice("text", "json"), "log line format")
+    metrics_listen: str | None = _setting(
+        "127.0.0.1:9464",
+        _optional(parse_listen),
+        "Prometheus /metrics address, HOST:PORT; off (or empty) turns metrics off",
+    )
     # Backend sections, filled by load() from --postgres-* and --redis-* (see _sections).
     postgres: Any = field(default=None, metadata={"section": True})
     redis: Any = field(default=None, metadata={"section": True})

@@ -7,9 +7,14 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+# What every LogRecord has; anything else on a record came from ``extra=`` and is a field.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg, and exc when there is one."""
+    """One JSON object per line: ts, level, logger, msg, the fields a call passed in
+    ``extra=`` (a failed request's grpc_method, grpc_code, duration_ms, trace_id...),
+    and exc when there is one."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -18,9 +23,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRIBUTES and key not in entry:
+                entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 def configure(level: str, fmt: str) -> None:

@@ -52,7 +52,7 @@ from checkpoint_client import (
 
 from .. import validation as v
 from . import BackendURLError
-from ._base import Backend, check_cas, saved_or_conflict
+from ._base import Backend, PoolStats, check_cas, saved_or_conflict
 
 __all__ = ["RedisSettings", "RedisStore"]
 
@@ -709,6 +709,44 @@ class RedisStore(Backend):
             args,
         )
         return bool(done)
+
+    def pool_stats(self) -> PoolStats:
+        """The connections now (for metrics; safe to call from another thread).
+
+        Plain Redis: the blocking pool's connections, and the calls waiting for one. A
+        cluster: connections summed over its nodes; waiting are the calls awaiting a slot
+        of the store's gate, and the maximum is the gate's size, which bounds the calls
+        (so the connections) in flight (see ``__init__``). redis-py publishes no pool
+        statistics, so this reads the pool's (and asyncio's) bookkeeping, defensively: a
+        missing attribute reads as zero.
+        """
+        if self._gate is not None and isinstance(self._client, RedisCluster):
+            nodes = self._client.get_nodes()
+            size = sum(len(getattr(n, "_connections", ())) for n in nodes)
+            idle = sum(len(getattr(n, "_free", ())) for n in nodes)
+            return PoolStats(
+                size=size,
+                in_use=max(0, size - idle),
+                idle=idle,
+                waiting=len(getattr(self._gate, "_waiters", None) or ()),
+                max_size=self.settings.max_connections,
+            )
+        pool = getattr(self._client, "connection_pool", None)  # a cluster given without gate
+        idle = len(getattr(pool, "_available_connections", ()))
+        in_use = len(getattr(pool, "_in_use_connections", ()))
+        # BlockingConnectionPool waits on a Condition: for it, or for its lock.
+        condition = getattr(pool, "_condition", None)
+        lock = getattr(condition, "_lock", None)
+        waiting = len(getattr(condition, "_waiters", None) or ()) + len(
+            getattr(lock, "_waiters", None) or ()
+        )
+        return PoolStats(
+            size=idle + in_use,
+            in_use=in_use,
+            idle=idle,
+            waiting=waiting,
+            max_size=int(getattr(pool, "max_connections", 0) or 0),
+        )
 
 
 # -- helpers -----------------------------------------------------------------------------------

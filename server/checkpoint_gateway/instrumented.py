@@ -1,0 +1,550 @@
+"""The observed layers of the store chain, and the gRPC interceptor that observes calls.
+
+``InstrumentedStore`` wraps the resilient layer: one span and one set of measurements per
+store operation, retries included. ``InstrumentedAttempts`` wraps the backend itself: one
+span and one set of measurements per attempt, so retries are visible (see ``chain``).
+``RpcObserver`` is a gRPC server interceptor: the ``grpc_server_*`` families and one log
+line per failed request, with the trace id when tracing is on.
+
+Each takes ``metrics`` and ``tracer``, either of which may be None; with both None they
+are not built at all (``chain.build``), so observing nothing costs nothing. The gateway's
+own health probe (a ``latest`` every second, see ``app``) is neither counted nor traced:
+it is not a request, and it would drown the ``latest`` series and the trace backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+from checkpoint_client import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointPage,
+    CheckpointStore,
+    PendingWrite,
+)
+
+from . import context
+from .app import HEALTH_PROBE_EXECUTION
+from .metrics import SERVER_ERROR_CODES, Metrics, code_name
+
+__all__ = ["InstrumentedAttempts", "InstrumentedStore", "RpcObserver", "outcome_of"]
+
+T = TypeVar("T")
+
+log = logging.getLogger("checkpoint_gateway.rpc")
+
+_SERVER_ERRORS = frozenset(SERVER_ERROR_CODES)
+_perf = time.perf_counter
+
+
+def outcome_of(exc: BaseException) -> str:
+    """The gRPC code (go-grpc-prometheus spelling) a failure reaches the caller as."""
+    if isinstance(exc, CheckpointError):
+        return code_name(exc.grpc_code)
+    if isinstance(exc, asyncio.CancelledError):
+        return "Canceled"
+    return "Internal"  # what the servicer answers for anything unexpected
+
+
+def _outcome(exc: BaseException) -> str:
+    """As ``outcome_of``, but a call cancelled because its deadline passed (the servicer
+    and the resilient layer cut such calls off) is DeadlineExceeded, as the caller sees it,
+    not a cancellation."""
+    outcome = outcome_of(exc)
+    if outcome == "Canceled":
+        deadline = context.deadline.get()
+        if deadline is not None and time.monotonic() >= deadline:
+            return "DeadlineExceeded"
+    return outcome
+
+
+def _trace_ids() -> tuple[str, str] | None:
+    """(trace id, span id) of the current span, when it is sampled."""
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid or not ctx.trace_flags.sampled:
+        return None
+    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
+
+
+def _exemplar() -> dict[str, str] | None:
+    ids = _trace_ids()
+    return None if ids is None else {"trace_id": ids[0], "span_id": ids[1]}
+
+
+def _record_failure(span: Span, exc: BaseException, outcome: str) -> None:
+    """Put a failure on a span; only the gateway's own failures make it an error span.
+
+    A NotFound or a Conflict is an answer, not a fault: the span keeps status UNSET (as
+    the gRPC instrumentation does for those codes) but still carries the exception.
+    """
+    span.set_attribute("checkpoint_gateway.outcome", outcome)
+    span.set_attribute("error.type", type(exc).__qualname__)
+    span.record_exception(exc)
+    if outcome in _SERVER_ERRORS:
+        span.set_status(Status(StatusCode.ERROR, f"{outcome}: {exc}"))
+
+
+class _Measured:
+    """Counter + histogram children per (operation, outcome), looked up once."""
+
+    def __init__(self, metrics: Metrics, backend: str, *, attempts: bool) -> None:
+        self._metrics = metrics
+        self._backend = backend
+        self._attempts = attempts
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def pair(self, operation: str, outcome: str) -> tuple[Any, Any]:
+        key = (operation, outcome)
+        found = self._children.get(key)
+        if found is None:
+            m = self._metrics
+            if self._attempts:
+                labels = (self._backend, operation, outcome)
+                found = (m.attempts.labels(*labels), m.attempt_duration.labels(*labels))
+            else:
+                labels = (operation, self._backend, outcome)
+                found = (m.operations.labels(*labels), m.operation_duration.labels(*labels))
+            self._children[key] = found
+        return found
+
+
+class InstrumentedStore(CheckpointStore):
+    """A ``CheckpointStore`` that measures and traces each operation of ``inner``.
+
+    Args:
+        inner: the store to observe (the resilient layer, in the gateway).
+        backend: the ``backend`` label value (``Backend.name``).
+        metrics: where to count; None for no metrics.
+        tracer: where to make spans; None for no spans.
+    """
+
+    def __init__(
+        self,
+        inner: CheckpointStore,
+        *,
+        backend: str,
+        metrics: Metrics | None = None,
+        tracer: Tracer | None = None,
+    ) -> None:
+        self._inner = inner
+        self._backend = backend
+        self._metrics = metrics
+        self._tracer = tracer
+        if metrics is not None:
+            self._measured = _Measured(metrics, backend, attempts=False)
+            self._in_flight: dict[str, Any] = {}
+            self._bytes: dict[str, Any] = {}
+
+    async def _run(self, operation: str, call: Awaitable[T], execution_id: str) -> T:
+        if execution_id == HEALTH_PROBE_EXECUTION:
+            # The gateway's own health probe (every second) is not a request: counted, it
+            # would swamp the latest/NotFound series; traced, it would be a root span each.
+            return await call
+        if self._tracer is None:
+            return await self._measure(operation, call)
+        with self._tracer.start_as_current_span(
+            f"checkpoint.{operation}",
+            kind=SpanKind.INTERNAL,
+            attributes={
+                "checkpoint_gateway.operation": operation,
+                "checkpoint_gateway.backend": self._backend,
+                # Ids are fine on a span (one trace each); never on a metric label.
+                "checkpoint_gateway.execution_id": execution_id,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                return await self._measure(operation, call)
+            except BaseException as exc:
+                _record_failure(span, exc, _outcome(exc))
+                raise
+
+    async def _measure(self, operation: str, call: Awaitable[T]) -> T:
+        if self._metrics is None:
+            return await call
+        gauge = self._in_flight.get(operation)
+        if gauge is None:
+            gauge = self._in_flight[operation] = self._metrics.in_flight.labels(
+                operation, self._backend
+            )
+        gauge.inc()
+        outcome = "OK"
+        start = _perf()
+        try:
+            return await call
+        except BaseException as exc:
+            outcome = _outcome(exc)
+            raise
+        finally:
+            elapsed = _perf() - start
+            gauge.dec()
+            counter, histogram = self._measured.pair(operation, outcome)
+            counter.inc()
+            histogram.observe(elapsed, _exemplar() if self._tracer is not None else None)
+
+    def _observe_bytes(self, operation: str, size: int) -> None:
+        if self._metrics is None:
+            return
+        child = self._bytes.get(operation)
+        if child is None:
+            child = self._bytes[operation] = self._metrics.state_bytes.labels(
+                operation, self._backend
+            )
+        child.observe(size)
+
+    async def save(
+        self, checkpoint: Checkpoint, *, expected_version: int | None = None
+    ) -> Checkpoint:
+        saved = await self._run(
+            "save",
+            self._inner.save(checkpoint, expected_version=expected_version),
+            checkpoint.execution_id,
+        )
+        self._observe_bytes("save", len(checkpoint.state_bytes))
+        return saved
+
+    async def load(
+        self, execution_id: str, checkpoint_id: str, *, namespace: str = ""
+    ) -> Checkpoint:
+        found = await self._run(
+            "load",
+            self._inner.load(execution_id, checkpoint_id, namespace=namespace),
+            execution_id,
+        )
+        self._observe_bytes("load", len(found.state_bytes))
+        return found
+
+    async def latest(self, execution_id: str, *, namespace: str = "") -> Checkpoint:
+        found = await self._run(
+            "latest", self._inner.latest(execution_id, namespace=namespace), execution_id
+        )
+        self._observe_bytes("latest", len(found.state_bytes))
+        return found
+
+    async def list(
+        self,
+        execution_id: str,
+        *,
+        namespace: str = "",
+        limit: int | None = None,
+        page_token: str | None = None,
+        before: str | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+    ) -> CheckpointPage:
+        return await self._run(
+            "list",
+            self._inner.list(
+                execution_id,
+                namespace=namespace,
+                limit=limit,
+                page_token=page_token,
+                before=before,
+                metadata_filter=metadata_filter,
+            ),
+            execution_id,
+        )
+
+    async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
+        return await self._run(
+            "delete",
+            self._inner.delete(execution_id, checkpoint_id, namespace=namespace),
+            execution_id,
+        )
+
+    async def clear(self, execution_id: str, *, namespace: str | None = None) -> int:
+        return await self._run(
+            "clear", self._inner.clear(execution_id, namespace=namespace), execution_id
+        )
+
+    async def put_writes(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        writes: Sequence[PendingWrite],
+        *,
+        namespace: str = "",
+    ) -> int:
+        return await self._run(
+            "put_writes",
+            self._inner.put_writes(execution_id, checkpoint_id, writes, namespace=namespace),
+            execution_id,
+        )
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class InstrumentedAttempts(CheckpointStore):
+    """A ``CheckpointStore`` that measures and traces each call to a backend: an attempt.
+
+    The attempt number comes from ``context.attempt``, which the resilient layer above
+    sets before each try; attempt 2 and later count as retries.
+
+    Args:
+        inner: the backend.
+        backend: the ``backend`` label value and ``db.system.name`` (``Backend.name``,
+            which uses the semantic conventions' names: postgresql, redis, sqlite).
+        metrics: where to count; None for no metrics.
+        tracer: where to make spans; None for no spans.
+    """
+
+    def __init__(
+        self,
+        inner: CheckpointStore,
+        *,
+        backend: str,
+        metrics: Metrics | None = None,
+        tracer: Tracer | None = None,
+    ) -> None:
+        self._inner = inner
+        self._backend = backend
+        self._metrics = metrics
+        self._tracer = tracer
+        if metrics is not None:
+            self._measured = _Measured(metrics, backend, attempts=True)
+            self._retries: dict[str, Any] = {}
+
+    async def _run(self, operation: str, call: Awaitable[T], execution_id: str) -> T:
+        if execution_id == HEALTH_PROBE_EXECUTION:
+            return await call  # not a request; see InstrumentedStore._run
+        attempt = context.attempt.get()
+        if self._metrics is not None and attempt > 1:
+            retries = self._retries.get(operation)
+            if retries is None:
+                retries = self._retries[operation] = self._metrics.retries.labels(
+                    self._backend, operation
+                )
+            retries.inc()
+        if self._tracer is None:
+            return await self._measure(operation, call)
+        with self._tracer.start_as_current_span(
+            f"{operation} {self._backend}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "db.system.name": self._backend,
+                "db.operation.name": operation,
+                "checkpoint_gateway.attempt": attempt,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                return await self._measure(operation, call)
+            except BaseException as exc:
+                _record_failure(span, exc, _outcome(exc))
+                raise
+
+    async def _measure(self, operation: str, call: Awaitable[T]) -> T:
+        if self._metrics is None:
+            return await call
+        outcome = "OK"
+        start = _perf()
+        try:
+            return await call
+        except BaseException as exc:
+            outcome = _outcome(exc)
+            raise
+        finally:
+            elapsed = _perf() - start
+            counter, histogram = self._measured.pair(operation, outcome)
+            counter.inc()
+            histogram.observe(elapsed, _exemplar() if self._tracer is not None else None)
+
+    async def save(
+        self, checkpoint: Checkpoint, *, expected_version: int | None = None
+    ) -> Checkpoint:
+        return await self._run(
+            "save",
+            self._inner.save(checkpoint, expected_version=expected_version),
+            checkpoint.execution_id,
+        )
+
+    async def load(
+        self, execution_id: str, checkpoint_id: str, *, namespace: str = ""
+    ) -> Checkpoint:
+        return await self._run(
+            "load",
+            self._inner.load(execution_id, checkpoint_id, namespace=namespace),
+            execution_id,
+        )
+
+    async def latest(self, execution_id: str, *, namespace: str = "") -> Checkpoint:
+        return await self._run(
+            "latest", self._inner.latest(execution_id, namespace=namespace), execution_id
+        )
+
+    async def list(
+        self,
+        execution_id: str,
+        *,
+        namespace: str = "",
+        limit: int | None = None,
+        page_token: str | None = None,
+        before: str | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+    ) -> CheckpointPage:
+        return await self._run(
+            "list",
+            self._inner.list(
+                execution_id,
+                namespace=namespace,
+                limit=limit,
+                page_token=page_token,
+                before=before,
+                metadata_filter=metadata_filter,
+            ),
+            execution_id,
+        )
+
+    async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
+        return await self._run(
+            "delete",
+            self._inner.delete(execution_id, checkpoint_id, namespace=namespace),
+            execution_id,
+        )
+
+    async def clear(self, execution_id: str, *, namespace: str | None = None) -> int:
+        return await self._run(
+            "clear", self._inner.clear(execution_id, namespace=namespace), execution_id
+        )
+
+    async def put_writes(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        writes: Sequence[PendingWrite],
+        *,
+        namespace: str = "",
+    ) -> int:
+        return await self._run(
+            "put_writes",
+            self._inner.put_writes(execution_id, checkpoint_id, writes, namespace=namespace),
+            execution_id,
+        )
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+# A string: grpc's runtime classes are not generic, only grpc-stubs' are.
+_Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["grpc.RpcMethodHandler[Any, Any]"]]
+
+
+class RpcObserver(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """gRPC server metrics by method and code, and one log line per failed request.
+
+    The ``grpc_server_*`` families are go-grpc-prometheus's, for unary calls (every
+    checkpoint call, and health checks); streaming calls (health Watch, reflection) pass
+    through uncounted. Install it after the tracing interceptor, so that the failure log
+    line and the latency exemplar carry the RPC's trace id.
+
+    Args:
+        metrics: where to count; None to log failures only.
+        traced: tracing is on: add trace ids to log lines and exemplars.
+    """
+
+    def __init__(self, metrics: Metrics | None, *, traced: bool = False) -> None:
+        self._metrics = metrics
+        self._traced = traced
+        self._methods: dict[str, tuple[str, str, Any, Any, dict[str, Any]]] = {}
+
+    def _method(self, full: str) -> tuple[str, str, Any, Any, dict[str, Any]]:
+        found = self._methods.get(full)
+        if found is None:
+            service, _, method = full.lstrip("/").partition("/")
+            started = handling = None
+            if self._metrics is not None:
+                started = self._metrics.grpc_started.labels("unary", service, method)
+                handling = self._metrics.grpc_handling.labels("unary", service, method)
+            found = self._methods[full] = (service, method, started, handling, {})
+        return found
+
+    def _handled(self, full: str, code: str) -> Any:
+        service, method, _, _, by_code = self._methods[full]
+        child = by_code.get(code)
+        if child is None:
+            assert self._metrics is not None
+            child = by_code[code] = self._metrics.grpc_handled.labels(
+                "unary", service, method, code
+            )
+        return child
+
+    async def intercept_service(
+        self, continuation: _Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler  # unknown method (grpc answers UNIMPLEMENTED) or streaming
+        full: str = handler_call_details.method
+        _, _, started, handling, _ = self._method(full)
+        inner: Any = handler.unary_unary  # typed for sync servicer contexts by grpc-stubs
+
+        async def behavior(request: Any, ctx: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            if started is not None:
+                started.inc()
+            code = grpc.StatusCode.OK
+            start = _perf()
+            try:
+                response = await inner(request, ctx)
+                code = ctx.code() or grpc.StatusCode.OK
+                return response
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
+                raise
+            except Exception:
+                # An abort sets the code first; anything else grpc answers as UNKNOWN.
+                code = ctx.code() or grpc.StatusCode.UNKNOWN
+                raise
+            finally:
+                elapsed = _perf() - start
+                name = code_name(code)
+                if handling is not None:
+                    handling.observe(elapsed, _exemplar() if self._traced else None)
+                    self._handled(full, name).inc()
+                if code is not grpc.StatusCode.OK:
+                    self._log_failure(full, name, ctx, elapsed)
+
+        return grpc.unary_unary_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _log_failure(
+        self, full: str, code: str, ctx: grpc.aio.ServicerContext[Any, Any], elapsed: float
+    ) -> None:
+        ids = _trace_ids() if self._traced else None
+        fields: dict[str, Any] = {
+            "grpc_method": full,
+            "grpc_code": code,
+            "duration_ms": round(elapsed * 1000, 3),
+        }
+        if ids is not None:
+            fields["trace_id"], fields["span_id"] = ids
+        details = ctx.details()
+        if isinstance(details, bytes):
+            details = details.decode("utf-8", "replace")
+        # The caller's mistakes (NotFound, InvalidArgument...) are routine: info; the
+        # gateway's own failures are what an operator must see: warning.
+        level = logging.WARNING if code in _SERVER_ERRORS else logging.INFO
+        log.log(
+            level,
+            "%s failed: %s: %s (%.1f ms)%s",
+            full,
+            code,
+            details or "",
+            elapsed * 1000,
+            f" trace_id={ids[0]}" if ids else "",
+            extra=fields,
+        )
