@@ -1,0 +1,155 @@
+{{/* Names and labels. */}}
+{{- define "cg.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "cg.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "cg.headlessName" -}}
+{{- printf "%s-headless" (include "cg.fullname" . | trunc 54 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "cg.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "cg.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "cg.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "cg.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/component: server
+app.kubernetes.io/part-of: checkpoint-gateway
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "cg.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "cg.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "cg.image" -}}
+{{- $tag := .Values.image.tag | default .Chart.AppVersion }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* SQLite, file and memory keep their data inside one Pod (or its one volume). */}}
+{{- define "cg.singleReplicaBackend" -}}
+{{- if has .Values.backend.type (list "sqlite" "file" "memory") }}true{{ end }}
+{{- end }}
+
+{{/* Backends whose data lives on the chart's PersistentVolumeClaim. */}}
+{{- define "cg.usesVolume" -}}
+{{- if and (has .Values.backend.type (list "sqlite" "file")) .Values.persistence.enabled }}true{{ end }}
+{{- end }}
+
+{{- define "cg.pvcName" -}}
+{{- .Values.persistence.existingClaim | default (printf "%s-data" (include "cg.fullname" .)) }}
+{{- end }}
+
+{{/* The backend URL the chart builds, or the one given. */}}
+{{- define "cg.backendURL" -}}
+{{- $b := .Values.backend }}
+{{- if eq $b.type "sqlite" }}
+{{- printf "sqlite:///%s/%s" (trimSuffix "/" .Values.persistence.mountPath) $b.sqlite.file }}
+{{- else if eq $b.type "file" }}
+{{- printf "file://%s" (trimSuffix "/" .Values.persistence.mountPath) }}
+{{- else if eq $b.type "memory" }}
+{{- print "memory://" }}
+{{- else }}
+{{- $b.url }}
+{{- end }}
+{{- end }}
+
+{{/* The chart's Secret holds the backend URL (unless an existing Secret does) and extraSecretEnv. */}}
+{{- define "cg.createSecret" -}}
+{{- if or (not .Values.backend.existingSecret) .Values.extraSecretEnv }}true{{ end }}
+{{- end }}
+
+{{- define "cg.tlsDir" -}}
+{{- trimSuffix "/" .Values.tls.mountPath }}
+{{- end }}
+
+{{- define "cg.tlsServerName" -}}
+{{- .Values.tls.serverName | default (printf "%s.%s.svc" (include "cg.fullname" .) .Release.Namespace) }}
+{{- end }}
+
+{{/*
+Every rule values.schema.json cannot express; rendering stops with one clear message.
+*/}}
+{{- define "cg.validate" -}}
+{{- $v := .Values }}
+{{- $b := $v.backend }}
+{{- if include "cg.singleReplicaBackend" . }}
+{{- if gt (int $v.replicaCount) 1 }}
+{{- fail (printf "backend.type=%s is single-replica only (its data lives in one Pod's volume or memory): replicaCount=%d needs backend.type=postgresql or redis" $b.type (int $v.replicaCount)) }}
+{{- end }}
+{{- if $v.autoscaling.enabled }}
+{{- fail (printf "backend.type=%s is single-replica only: autoscaling.enabled=true needs backend.type=postgresql or redis" $b.type) }}
+{{- end }}
+{{- end }}
+{{- if has $b.type (list "postgresql" "redis" "redis-cluster") }}
+{{- if and (not $b.url) (not $b.existingSecret) }}
+{{- fail (printf "backend.type=%s needs backend.url (e.g. %s) or backend.existingSecret" $b.type (get (dict "postgresql" "postgresql://user:password@host:5432/db" "redis" "redis://host:6379/0" "redis-cluster" "redis+cluster://host1:7000,host2:7001") $b.type)) }}
+{{- end }}
+{{- if and $b.url (not (regexMatch (get (dict "postgresql" "^postgres(ql)?://" "redis" "^rediss?://" "redis-cluster" "^redis\\+cluster://") $b.type) $b.url)) }}
+{{- fail (printf "backend.url does not match backend.type=%s (postgresql://, postgres://, redis://, rediss:// or redis+cluster://)" $b.type) }}
+{{- end }}
+{{- else if or $b.url $b.existingSecret }}
+{{- fail (printf "backend.url and backend.existingSecret are for postgresql and redis; backend.type=%s is built by the chart" $b.type) }}
+{{- end }}
+{{- if and $v.tls.enabled (not $v.tls.secretName) }}
+{{- fail "tls.enabled=true needs tls.secretName: a kubernetes.io/tls Secret with tls.crt and tls.key (and ca.crt for tls.clientAuth)" }}
+{{- end }}
+{{- if and $v.tls.clientAuth (not $v.tls.enabled) }}
+{{- fail "tls.clientAuth=true needs tls.enabled=true" }}
+{{- end }}
+{{- $drain := add (int $v.config.graceSeconds) (int $v.preStopSleepSeconds) }}
+{{- if le (int $v.terminationGracePeriodSeconds) $drain }}
+{{- fail (printf "terminationGracePeriodSeconds=%d must be longer than preStopSleepSeconds + config.graceSeconds = %d, or the kubelet kills the gateway while it drains" (int $v.terminationGracePeriodSeconds) $drain) }}
+{{- end }}
+{{- if and (not $v.metrics.enabled) (or $v.metrics.serviceMonitor.enabled $v.metrics.prometheusRule.enabled) }}
+{{- fail "metrics.serviceMonitor and metrics.prometheusRule need metrics.enabled=true" }}
+{{- end }}
+{{- if and $v.autoscaling.enabled (lt (int $v.autoscaling.maxReplicas) (int $v.autoscaling.minReplicas)) }}
+{{- fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}
+{{- end }}
+{{- end }}
+
+{{/* Probe handler: native gRPC health, or (TLS on) the same check over TLS by exec. */}}
+{{- define "cg.probeHandler" -}}
+{{- if .Values.tls.enabled }}
+exec:
+  command:
+    - python
+    - /etc/checkpoint-gateway/probe/grpc-health-probe.py
+    - {{ printf "127.0.0.1:%d" (int .Values.service.grpcPort) | quote }}
+    - --tls-dir={{ include "cg.tlsDir" . }}
+    - --server-name={{ include "cg.tlsServerName" . }}
+    {{- if .Values.tls.clientAuth }}
+    - --client-cert
+    {{- end }}
+{{- else }}
+grpc:
+  port: {{ .Values.service.grpcPort }}
+  service: ""
+{{- end }}
+{{- end }}
