@@ -33,6 +33,7 @@ import builtins
 import json
 import queue
 import sqlite3
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -358,11 +359,24 @@ class SqliteStore(Backend):
         if reader:
             conn.execute("PRAGMA query_only = ON")
         else:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._switch_to_wal(conn)
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"cannot switch {self.path} to WAL (got {mode})")
             conn.execute("PRAGMA synchronous = FULL")
         return conn
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> str:
+        # On a new file, connections racing to switch it to WAL can get SQLITE_BUSY at once,
+        # without the busy handler being consulted; retry until the busy timeout, as the
+        # busy handler would have.
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.005)
 
     def _connect(self) -> None:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
