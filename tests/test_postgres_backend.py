@@ -165,6 +165,39 @@ async def test_pool_exhaustion_fails_fast_and_recovers(
     assert sorted(r.version for r in results) == list(range(2, 12))
 
 
+async def test_pool_timeout_while_the_server_refuses_connections_is_unavailable(
+    postgres_url: str, sync_conn: psycopg.Connection[Any]
+) -> None:
+    # A pool that waits because it cannot connect is an outage (retryable UNAVAILABLE),
+    # not a full pool (RESOURCE_EXHAUSTED): callers must see the former while the server
+    # is down. A role that loses its LOGIN right stands in for a server that refuses us.
+    role = new_schema()
+    db = sync_conn.info.dbname
+    sync_conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    sync_conn.execute(
+        sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+            sql.Identifier(db), sql.Identifier(role)
+        )
+    )
+    url = psycopg.conninfo.make_conninfo(sync_conn.info.dsn, user=role)
+    settings = PostgresSettings(schema=role, min_size=0, max_size=2, timeout=0.5)
+    store = await PostgresStore.open(url, settings=settings)
+    try:
+        await store.save(Checkpoint("run", {}))
+        sync_conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(role)))
+        sync_conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", [role]
+        )
+        with pytest.raises(Unavailable, match="no connection could be made"):
+            await store.latest("run")
+    finally:
+        sync_conn.execute(sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(role)))
+        await store.close()
+        await asyncio.to_thread(drop_schema, postgres_url, role)
+        sync_conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        sync_conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
 async def test_max_waiting_sheds_load_immediately(
     open_store: OpenStore, sync_conn: psycopg.Connection[Any]
 ) -> None:

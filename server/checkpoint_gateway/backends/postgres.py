@@ -31,9 +31,10 @@ in one transaction under an advisory lock derived from schema and prefix, so rep
 starting together serialize and the later ones find nothing to do. Inside a caller's
 transaction it runs in a savepoint.
 
-Errors. Pool exhaustion becomes ``ResourceExhausted``; a lost connection, a server that
-cannot be reached, a serialization failure or a deadlock becomes ``Unavailable`` (safe to
-retry). Messages name the server without its password. Any other database error is a
+Errors. Pool exhaustion (every connection busy) becomes ``ResourceExhausted``; a lost
+connection, a server that cannot be reached (including a pool wait that timed out while
+the pool failed to connect), a serialization failure or a deadlock becomes
+``Unavailable`` (safe to retry). Messages name the server without its password. Any other database error is a
 defect and propagates (the gateway reports INTERNAL).
 """
 
@@ -477,10 +478,18 @@ class PostgresStore(Backend):
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
         """A pooled connection; driver and pool failures become the client's errors."""
+        # Failed connection attempts so far: if the pool fails to connect while we wait,
+        # a timeout means the server is down (retryable), not that the pool is full.
+        errors_before = self._pool.get_stats().get("connections_errors", 0)
         try:
             async with self._pool.connection() as conn:
                 yield conn
         except PoolTimeout as exc:
+            if self._pool.get_stats().get("connections_errors", 0) > errors_before:
+                raise Unavailable(
+                    f"PostgreSQL at {self._where}: no connection could be made within "
+                    f"{self.settings.timeout:g} s (is the server up and accepting connections?)"
+                ) from exc
             raise ResourceExhausted(
                 f"no PostgreSQL connection became free within {self.settings.timeout:g} s: "
                 f"all {self._pool.max_size} connections of the pool are busy "
