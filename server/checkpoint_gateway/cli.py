@@ -90,6 +90,8 @@ async def serve(settings: config.Settings, telemetry: tracing.Tracing | None = N
             max_message_bytes=settings.max_message_bytes,
             credentials=_server_credentials(settings),
             interceptors=interceptors,
+            health_probe_interval=settings.health_probe_interval,
+            health_probe_timeout=settings.health_probe_timeout,
         )
     except BaseException:
         if exporter is not None:

@@ -151,6 +151,12 @@ class Settings:
     breaker_open_seconds: float = _setting(
         1.0, _positive(_float), "how long an open breaker fails calls before probing"
     )
+    health_probe_interval: float = _setting(
+        1.0, _positive(_float), "seconds between reads that check the backend answers"
+    )
+    health_probe_timeout: float = _setting(
+        5.0, _positive(_float), "a probe read slower than this counts as no answer"
+    )
     max_state_bytes: int = _setting(16 * MiB, _positive(parse_size), "largest state accepted")
     max_metadata_bytes: int = _setting(
         64 * 1024, _positive(parse_size), "largest metadata JSON accepted"

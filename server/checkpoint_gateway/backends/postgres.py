@@ -34,8 +34,8 @@ transaction it runs in a savepoint.
 Errors. Pool exhaustion (every connection busy) becomes ``ResourceExhausted``; a lost
 connection, a server that cannot be reached (including a pool wait that timed out while
 the pool failed to connect), a serialization failure or a deadlock becomes
-``Unavailable`` (safe to retry). Messages name the server without its password. Any other database error is a
-defect and propagates (the gateway reports INTERNAL).
+``Unavailable`` (safe to retry). Messages name the server without its password. Any other
+database error is a defect and propagates (the gateway reports INTERNAL).
 """
 
 from __future__ import annotations
