@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -28,13 +28,12 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from checkpoint_client import (
     Checkpoint,
     CheckpointError,
-    CheckpointPage,
     CheckpointStore,
-    PendingWrite,
 )
 
 from . import context
 from .app import HEALTH_PROBE_EXECUTION
+from .layer import StoreLayer
 from .metrics import SERVER_ERROR_CODES, Metrics, code_name
 
 __all__ = ["InstrumentedAttempts", "InstrumentedStore", "RpcObserver", "outcome_of"]
@@ -118,7 +117,7 @@ class _Measured:
         return found
 
 
-class InstrumentedStore(CheckpointStore):
+class InstrumentedStore(StoreLayer):
     """A ``CheckpointStore`` that measures and traces each operation of ``inner``.
 
     Args:
@@ -136,7 +135,7 @@ class InstrumentedStore(CheckpointStore):
         metrics: Metrics | None = None,
         tracer: Tracer | None = None,
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._backend = backend
         self._metrics = metrics
         self._tracer = tracer
@@ -203,89 +202,30 @@ class InstrumentedStore(CheckpointStore):
             )
         child.observe(size)
 
+    async def _call(self, operation: str, execution_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        return await self._run(operation, call(), execution_id)
+
     async def save(
         self, checkpoint: Checkpoint, *, expected_version: int | None = None
     ) -> Checkpoint:
-        saved = await self._run(
-            "save",
-            self._inner.save(checkpoint, expected_version=expected_version),
-            checkpoint.execution_id,
-        )
+        saved = await super().save(checkpoint, expected_version=expected_version)
         self._observe_bytes("save", len(checkpoint.state_bytes))
         return saved
 
     async def load(
         self, execution_id: str, checkpoint_id: str, *, namespace: str = ""
     ) -> Checkpoint:
-        found = await self._run(
-            "load",
-            self._inner.load(execution_id, checkpoint_id, namespace=namespace),
-            execution_id,
-        )
+        found = await super().load(execution_id, checkpoint_id, namespace=namespace)
         self._observe_bytes("load", len(found.state_bytes))
         return found
 
     async def latest(self, execution_id: str, *, namespace: str = "") -> Checkpoint:
-        found = await self._run(
-            "latest", self._inner.latest(execution_id, namespace=namespace), execution_id
-        )
+        found = await super().latest(execution_id, namespace=namespace)
         self._observe_bytes("latest", len(found.state_bytes))
         return found
 
-    async def list(
-        self,
-        execution_id: str,
-        *,
-        namespace: str = "",
-        limit: int | None = None,
-        page_token: str | None = None,
-        before: str | None = None,
-        metadata_filter: Mapping[str, Any] | None = None,
-    ) -> CheckpointPage:
-        return await self._run(
-            "list",
-            self._inner.list(
-                execution_id,
-                namespace=namespace,
-                limit=limit,
-                page_token=page_token,
-                before=before,
-                metadata_filter=metadata_filter,
-            ),
-            execution_id,
-        )
 
-    async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
-        return await self._run(
-            "delete",
-            self._inner.delete(execution_id, checkpoint_id, namespace=namespace),
-            execution_id,
-        )
-
-    async def clear(self, execution_id: str, *, namespace: str | None = None) -> int:
-        return await self._run(
-            "clear", self._inner.clear(execution_id, namespace=namespace), execution_id
-        )
-
-    async def put_writes(
-        self,
-        execution_id: str,
-        checkpoint_id: str,
-        writes: Sequence[PendingWrite],
-        *,
-        namespace: str = "",
-    ) -> int:
-        return await self._run(
-            "put_writes",
-            self._inner.put_writes(execution_id, checkpoint_id, writes, namespace=namespace),
-            execution_id,
-        )
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
-class InstrumentedAttempts(CheckpointStore):
+class InstrumentedAttempts(StoreLayer):
     """A ``CheckpointStore`` that measures and traces each call to a backend: an attempt.
 
     The attempt number comes from ``context.attempt``, which the resilient layer above
@@ -307,7 +247,7 @@ class InstrumentedAttempts(CheckpointStore):
         metrics: Metrics | None = None,
         tracer: Tracer | None = None,
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._backend = backend
         self._metrics = metrics
         self._tracer = tracer
@@ -361,80 +301,8 @@ class InstrumentedAttempts(CheckpointStore):
             counter.inc()
             histogram.observe(elapsed, _exemplar() if self._tracer is not None else None)
 
-    async def save(
-        self, checkpoint: Checkpoint, *, expected_version: int | None = None
-    ) -> Checkpoint:
-        return await self._run(
-            "save",
-            self._inner.save(checkpoint, expected_version=expected_version),
-            checkpoint.execution_id,
-        )
-
-    async def load(
-        self, execution_id: str, checkpoint_id: str, *, namespace: str = ""
-    ) -> Checkpoint:
-        return await self._run(
-            "load",
-            self._inner.load(execution_id, checkpoint_id, namespace=namespace),
-            execution_id,
-        )
-
-    async def latest(self, execution_id: str, *, namespace: str = "") -> Checkpoint:
-        return await self._run(
-            "latest", self._inner.latest(execution_id, namespace=namespace), execution_id
-        )
-
-    async def list(
-        self,
-        execution_id: str,
-        *,
-        namespace: str = "",
-        limit: int | None = None,
-        page_token: str | None = None,
-        before: str | None = None,
-        metadata_filter: Mapping[str, Any] | None = None,
-    ) -> CheckpointPage:
-        return await self._run(
-            "list",
-            self._inner.list(
-                execution_id,
-                namespace=namespace,
-                limit=limit,
-                page_token=page_token,
-                before=before,
-                metadata_filter=metadata_filter,
-            ),
-            execution_id,
-        )
-
-    async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
-        return await self._run(
-            "delete",
-            self._inner.delete(execution_id, checkpoint_id, namespace=namespace),
-            execution_id,
-        )
-
-    async def clear(self, execution_id: str, *, namespace: str | None = None) -> int:
-        return await self._run(
-            "clear", self._inner.clear(execution_id, namespace=namespace), execution_id
-        )
-
-    async def put_writes(
-        self,
-        execution_id: str,
-        checkpoint_id: str,
-        writes: Sequence[PendingWrite],
-        *,
-        namespace: str = "",
-    ) -> int:
-        return await self._run(
-            "put_writes",
-            self._inner.put_writes(execution_id, checkpoint_id, writes, namespace=namespace),
-            execution_id,
-        )
-
-    async def close(self) -> None:
-        await self._inner.close()
+    async def _call(self, operation: str, execution_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        return await self._run(operation, call(), execution_id)
 
 
 # A string: grpc's runtime classes are not generic, only grpc-stubs' are.

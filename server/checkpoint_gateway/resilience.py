@@ -60,14 +60,13 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from checkpoint_client import (
     Checkpoint,
     CheckpointError,
-    CheckpointPage,
     CheckpointStore,
     DeadlineExceeded,
     InvalidArgument,
@@ -78,6 +77,7 @@ from checkpoint_client import (
 from checkpoint_client._ids import new_checkpoint_id
 
 from . import context
+from .layer import StoreLayer
 
 __all__ = [
     "BreakerState",
@@ -338,7 +338,7 @@ class CircuitBreaker:
 # -- the store -----------------------------------------------------------------------------
 
 
-class ResilientStore(CheckpointStore):
+class ResilientStore(StoreLayer):
     """A ``CheckpointStore`` that retries, bounds and short-circuits calls to another.
 
     Args:
@@ -368,7 +368,7 @@ class ResilientStore(CheckpointStore):
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         uniform: Callable[[], float] = random.random,
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.policy = policy or RetryPolicy()
         self.breaker = breaker or CircuitBreaker(clock=clock)
         self.breaker.listeners.append(self._log_transition)
@@ -403,7 +403,9 @@ class ResilientStore(CheckpointStore):
             return own
         return rpc if own is None else min(rpc, own)
 
-    async def _call(self, operation: str, attempt: Callable[[], Awaitable[_R]]) -> _R:
+    async def _call(
+        self, operation: str, execution_id: str, attempt: Callable[[], Awaitable[_R]]
+    ) -> _R:
         """Run ``attempt`` until it succeeds, fails for good, or the deadline passes."""
         deadline = self._deadline()
         deadline_token = context.deadline.set(deadline)
@@ -504,7 +506,7 @@ class ResilientStore(CheckpointStore):
             self.breaker.record_neutral()
         raise exc
 
-    # -- the CheckpointStore interface ---------------------------------------------------
+    # -- the CheckpointStore interface: StoreLayer routes every call through _call -------
 
     async def save(
         self, checkpoint: Checkpoint, *, expected_version: int | None = None
@@ -513,54 +515,7 @@ class ResilientStore(CheckpointStore):
         # the backend stores once (see the module docstring).
         if not checkpoint.checkpoint_id:
             checkpoint = checkpoint.replace(checkpoint_id=new_checkpoint_id())
-        return await self._call(
-            "save", lambda: self._inner.save(checkpoint, expected_version=expected_version)
-        )
-
-    async def load(
-        self, execution_id: str, checkpoint_id: str, *, namespace: str = ""
-    ) -> Checkpoint:
-        return await self._call(
-            "load", lambda: self._inner.load(execution_id, checkpoint_id, namespace=namespace)
-        )
-
-    async def latest(self, execution_id: str, *, namespace: str = "") -> Checkpoint:
-        return await self._call(
-            "latest", lambda: self._inner.latest(execution_id, namespace=namespace)
-        )
-
-    async def list(
-        self,
-        execution_id: str,
-        *,
-        namespace: str = "",
-        limit: int | None = None,
-        page_token: str | None = None,
-        before: str | None = None,
-        metadata_filter: Mapping[str, Any] | None = None,
-    ) -> CheckpointPage:
-        return await self._call(
-            "list",
-            lambda: self._inner.list(
-                execution_id,
-                namespace=namespace,
-                limit=limit,
-                page_token=page_token,
-                before=before,
-                metadata_filter=metadata_filter,
-            ),
-        )
-
-    async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
-        return await self._call(
-            "delete",
-            lambda: self._inner.delete(execution_id, checkpoint_id, namespace=namespace),
-        )
-
-    async def clear(self, execution_id: str, *, namespace: str | None = None) -> int:
-        return await self._call(
-            "clear", lambda: self._inner.clear(execution_id, namespace=namespace)
-        )
+        return await super().save(checkpoint, expected_version=expected_version)
 
     async def put_writes(
         self,
@@ -571,15 +526,7 @@ class ResilientStore(CheckpointStore):
         namespace: str = "",
     ) -> int:
         frozen = builtins.list(writes)  # the same writes on every attempt, even from a generator
-        return await self._call(
-            "put_writes",
-            lambda: self._inner.put_writes(
-                execution_id, checkpoint_id, frozen, namespace=namespace
-            ),
-        )
-
-    async def close(self) -> None:
-        await self._inner.close()
+        return await super().put_writes(execution_id, checkpoint_id, frozen, namespace=namespace)
 
 
 @dataclass(frozen=True, slots=True)

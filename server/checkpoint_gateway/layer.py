@@ -1,0 +1,110 @@
+"""The base of the gateway's wrapping layers (see ``chain``).
+
+A layer is a ``CheckpointStore`` around another one. Every method here forwards to the
+inner store through one hook, ``_call``, so a layer says what it adds to a call (retries,
+metrics, spans) once, instead of re-spelling the eight methods of the interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from checkpoint_client import Checkpoint, CheckpointPage, CheckpointStore, PendingWrite
+
+_R = TypeVar("_R")
+
+
+class StoreLayer(CheckpointStore):
+    """A store that wraps ``inner`` and routes every call through ``_call``.
+
+    Args:
+        inner: the store this layer wraps.
+    """
+
+    def __init__(self, inner: CheckpointStore) -> None:
+        self._inner = inner
+
+    async def _call(
+        self, operation: str, execution_id: str, call: Callable[[], Awaitable[_R]]
+    ) -> _R:
+        """Run one call to the inner store. ``call`` may be invoked more than once (a
+        retry), so it makes a fresh coroutine each time. The default just runs it."""
+        return await call()
+
+    async def save(
+        self, checkpoint: Checkpoint, *, expected_version: int | None = None
+    ) -> Checkpoint:
+        return await self._call(
+            "save",
+            checkpoint.execution_id,
+            lambda: self._inner.save(checkpoint, expected_version=expected_version),
+        )
+
+    async def load(
+        self, execution_id: str, checkpoint_id: str, *, namespace: str = ""
+    ) -> Checkpoint:
+        return await self._call(
+            "load",
+            execution_id,
+            lambda: self._inner.load(execution_id, checkpoint_id, namespace=namespace),
+        )
+
+    async def latest(self, execution_id: str, *, namespace: str = "") -> Checkpoint:
+        return await self._call(
+            "latest", execution_id, lambda: self._inner.latest(execution_id, namespace=namespace)
+        )
+
+    async def list(
+        self,
+        execution_id: str,
+        *,
+        namespace: str = "",
+        limit: int | None = None,
+        page_token: str | None = None,
+        before: str | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+    ) -> CheckpointPage:
+        return await self._call(
+            "list",
+            execution_id,
+            lambda: self._inner.list(
+                execution_id,
+                namespace=namespace,
+                limit=limit,
+                page_token=page_token,
+                before=before,
+                metadata_filter=metadata_filter,
+            ),
+        )
+
+    async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
+        return await self._call(
+            "delete",
+            execution_id,
+            lambda: self._inner.delete(execution_id, checkpoint_id, namespace=namespace),
+        )
+
+    async def clear(self, execution_id: str, *, namespace: str | None = None) -> int:
+        return await self._call(
+            "clear", execution_id, lambda: self._inner.clear(execution_id, namespace=namespace)
+        )
+
+    async def put_writes(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        writes: Sequence[PendingWrite],
+        *,
+        namespace: str = "",
+    ) -> int:
+        return await self._call(
+            "put_writes",
+            execution_id,
+            lambda: self._inner.put_writes(
+                execution_id, checkpoint_id, writes, namespace=namespace
+            ),
+        )
+
+    async def close(self) -> None:
+        await self._inner.close()
