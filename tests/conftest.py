@@ -58,15 +58,6 @@ async def backend(make_backend: Callable[..., Awaitable[Backend]]) -> Backend:
 
 
 @pytest.fixture
-async def gateway(backend: Backend) -> AsyncIterator[Gateway]:
-    gw = await Gateway.start(backend, listen="127.0.0.1:0")
-    try:
-        yield gw
-    finally:
-        await gw.stop(grace=1.0)
-
-
-@pytest.fixture
 async def store(request: pytest.FixtureRequest, backend: Backend) -> AsyncIterator[CheckpointStore]:
     """The store under test: ``backend`` directly, or through a real gateway on port 0."""
     mode = request.param

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import grpc
 import grpc.aio
@@ -117,15 +117,14 @@ class _Measured:
         return found
 
 
-class InstrumentedStore(StoreLayer):
-    """A ``CheckpointStore`` that measures and traces each operation of ``inner``.
+class _ObservedLayer(StoreLayer):
+    """What both instrumented layers do to a call: a span, a counter and a histogram.
 
-    Args:
-        inner: the store to observe (the resilient layer, in the gateway).
-        backend: the ``backend`` label value (``Backend.name``).
-        metrics: where to count; None for no metrics.
-        tracer: where to make spans; None for no spans.
+    Subclasses say which span (``_span``), and may add to a call (``_starting``, and an
+    in-flight gauge from ``_in_flight_gauge``).
     """
+
+    _per_attempt: ClassVar[bool]
 
     def __init__(
         self,
@@ -140,31 +139,45 @@ class InstrumentedStore(StoreLayer):
         self._metrics = metrics
         self._tracer = tracer
         if metrics is not None:
-            self._measured = _Measured(metrics, backend, attempts=False)
-            self._in_flight: dict[str, Any] = {}
-            self._bytes: dict[str, Any] = {}
+            self._measured = _Measured(metrics, backend, attempts=self._per_attempt)
+        # Label children cached by (family, operation): .labels() costs a lookup per call.
+        self._children: dict[tuple[str, str], Any] = {}
 
-    async def _run(self, operation: str, call: Awaitable[T], execution_id: str) -> T:
+    def _child(self, family: str, operation: str, *labels: str) -> Any:
+        child = self._children.get((family, operation))
+        if child is None:
+            child = getattr(self._metrics, family).labels(*labels)
+            self._children[(family, operation)] = child
+        return child
+
+    def _span(self, operation: str, execution_id: str) -> tuple[str, SpanKind, dict[str, Any]]:
+        raise NotImplementedError
+
+    def _starting(self, operation: str) -> None:
+        """Called once per observed call, before it runs."""
+
+    def _in_flight_gauge(self, operation: str) -> Any:
+        """The gauge of calls in flight for ``operation``, or None."""
+        return None
+
+    async def _call(self, operation: str, execution_id: str, call: Callable[[], Awaitable[T]]) -> T:
         if execution_id == HEALTH_PROBE_EXECUTION:
             # The gateway's own health probe (every second) is not a request: counted, it
             # would swamp the latest/NotFound series; traced, it would be a root span each.
-            return await call
+            return await call()
+        self._starting(operation)
         if self._tracer is None:
-            return await self._measure(operation, call)
+            return await self._measure(operation, call())
+        name, kind, attributes = self._span(operation, execution_id)
         with self._tracer.start_as_current_span(
-            f"checkpoint.{operation}",
-            kind=SpanKind.INTERNAL,
-            attributes={
-                "checkpoint_gateway.operation": operation,
-                "checkpoint_gateway.backend": self._backend,
-                # Ids are fine on a span (one trace each); never on a metric label.
-                "checkpoint_gateway.execution_id": execution_id,
-            },
+            name,
+            kind=kind,
+            attributes=attributes,
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
             try:
-                return await self._measure(operation, call)
+                return await self._measure(operation, call())
             except BaseException as exc:
                 _record_failure(span, exc, _outcome(exc))
                 raise
@@ -172,12 +185,9 @@ class InstrumentedStore(StoreLayer):
     async def _measure(self, operation: str, call: Awaitable[T]) -> T:
         if self._metrics is None:
             return await call
-        gauge = self._in_flight.get(operation)
-        if gauge is None:
-            gauge = self._in_flight[operation] = self._metrics.in_flight.labels(
-                operation, self._backend
-            )
-        gauge.inc()
+        gauge = self._in_flight_gauge(operation)
+        if gauge is not None:
+            gauge.inc()
         outcome = "OK"
         start = _perf()
         try:
@@ -187,23 +197,43 @@ class InstrumentedStore(StoreLayer):
             raise
         finally:
             elapsed = _perf() - start
-            gauge.dec()
+            if gauge is not None:
+                gauge.dec()
             counter, histogram = self._measured.pair(operation, outcome)
             counter.inc()
             histogram.observe(elapsed, _exemplar() if self._tracer is not None else None)
 
-    def _observe_bytes(self, operation: str, size: int) -> None:
-        if self._metrics is None:
-            return
-        child = self._bytes.get(operation)
-        if child is None:
-            child = self._bytes[operation] = self._metrics.state_bytes.labels(
-                operation, self._backend
-            )
-        child.observe(size)
 
-    async def _call(self, operation: str, execution_id: str, call: Callable[[], Awaitable[T]]) -> T:
-        return await self._run(operation, call(), execution_id)
+class InstrumentedStore(_ObservedLayer):
+    """A ``CheckpointStore`` that measures and traces each operation of ``inner``.
+
+    Args:
+        inner: the store to observe (the resilient layer, in the gateway).
+        backend: the ``backend`` label value (``Backend.name``).
+        metrics: where to count; None for no metrics.
+        tracer: where to make spans; None for no spans.
+    """
+
+    _per_attempt = False
+
+    def _span(self, operation: str, execution_id: str) -> tuple[str, SpanKind, dict[str, Any]]:
+        return (
+            f"checkpoint.{operation}",
+            SpanKind.INTERNAL,
+            {
+                "checkpoint_gateway.operation": operation,
+                "checkpoint_gateway.backend": self._backend,
+                # Ids are fine on a span (one trace each); never on a metric label.
+                "checkpoint_gateway.execution_id": execution_id,
+            },
+        )
+
+    def _in_flight_gauge(self, operation: str) -> Any:
+        return self._child("in_flight", operation, operation, self._backend)
+
+    def _observe_bytes(self, operation: str, size: int) -> None:
+        if self._metrics is not None:
+            self._child("state_bytes", operation, operation, self._backend).observe(size)
 
     async def save(
         self, checkpoint: Checkpoint, *, expected_version: int | None = None
@@ -225,7 +255,7 @@ class InstrumentedStore(StoreLayer):
         return found
 
 
-class InstrumentedAttempts(StoreLayer):
+class InstrumentedAttempts(_ObservedLayer):
     """A ``CheckpointStore`` that measures and traces each call to a backend: an attempt.
 
     The attempt number comes from ``context.attempt``, which the resilient layer above
@@ -239,70 +269,22 @@ class InstrumentedAttempts(StoreLayer):
         tracer: where to make spans; None for no spans.
     """
 
-    def __init__(
-        self,
-        inner: CheckpointStore,
-        *,
-        backend: str,
-        metrics: Metrics | None = None,
-        tracer: Tracer | None = None,
-    ) -> None:
-        super().__init__(inner)
-        self._backend = backend
-        self._metrics = metrics
-        self._tracer = tracer
-        if metrics is not None:
-            self._measured = _Measured(metrics, backend, attempts=True)
-            self._retries: dict[str, Any] = {}
+    _per_attempt = True
 
-    async def _run(self, operation: str, call: Awaitable[T], execution_id: str) -> T:
-        if execution_id == HEALTH_PROBE_EXECUTION:
-            return await call  # not a request; see InstrumentedStore._run
-        attempt = context.attempt.get()
-        if self._metrics is not None and attempt > 1:
-            retries = self._retries.get(operation)
-            if retries is None:
-                retries = self._retries[operation] = self._metrics.retries.labels(
-                    self._backend, operation
-                )
-            retries.inc()
-        if self._tracer is None:
-            return await self._measure(operation, call)
-        with self._tracer.start_as_current_span(
+    def _span(self, operation: str, execution_id: str) -> tuple[str, SpanKind, dict[str, Any]]:
+        return (
             f"{operation} {self._backend}",
-            kind=SpanKind.CLIENT,
-            attributes={
+            SpanKind.CLIENT,
+            {
                 "db.system.name": self._backend,
                 "db.operation.name": operation,
-                "checkpoint_gateway.attempt": attempt,
+                "checkpoint_gateway.attempt": context.attempt.get(),
             },
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                return await self._measure(operation, call)
-            except BaseException as exc:
-                _record_failure(span, exc, _outcome(exc))
-                raise
+        )
 
-    async def _measure(self, operation: str, call: Awaitable[T]) -> T:
-        if self._metrics is None:
-            return await call
-        outcome = "OK"
-        start = _perf()
-        try:
-            return await call
-        except BaseException as exc:
-            outcome = _outcome(exc)
-            raise
-        finally:
-            elapsed = _perf() - start
-            counter, histogram = self._measured.pair(operation, outcome)
-            counter.inc()
-            histogram.observe(elapsed, _exemplar() if self._tracer is not None else None)
-
-    async def _call(self, operation: str, execution_id: str, call: Callable[[], Awaitable[T]]) -> T:
-        return await self._run(operation, call(), execution_id)
+    def _starting(self, operation: str) -> None:
+        if self._metrics is not None and context.attempt.get() > 1:
+            self._child("retries", operation, self._backend, operation).inc()
 
 
 # A string: grpc's runtime classes are not generic, only grpc-stubs' are.
