@@ -200,3 +200,16 @@ def test_serve_tls(tmp_path: Path) -> None:
             assert client.load("run", saved.checkpoint_id).state == {"secure": 1}
     finally:
         assert gw.stop() == 0
+
+
+def test_sync_client_iterates_every_page(tmp_path: Path) -> None:
+    gw = GatewayProcess(["--listen", "127.0.0.1:0", "--backend", "memory://"], cwd=tmp_path)
+    gw.wait_listening()
+    try:
+        with CheckpointClient(gw.target) as client:
+            for i in range(7):
+                client.save(Checkpoint("run", {"i": i}))
+            versions = [cp.version for cp in client.iter_checkpoints("run", page_size=3)]
+        assert versions == [7, 6, 5, 4, 3, 2, 1]
+    finally:
+        assert gw.stop() == 0
