@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import psycopg
@@ -84,9 +84,9 @@ class Gateway:
     """``checkpoint-gateway serve`` as a user runs it: metrics on (the default; on a free
     port so it cannot clash with another gateway), tracing off (no ``OTEL_*``)."""
 
-    def __init__(self, backend_url: str, cwd: Path) -> None:
+    def __init__(self, backend_url: str, cwd: Path, extra: Sequence[str] = ()) -> None:
         self._process = GatewayProcess(
-            ["--listen", "127.0.0.1:0", "--backend", backend_url], cwd=cwd
+            ["--listen", "127.0.0.1:0", "--backend", backend_url, *extra], cwd=cwd
         )
         try:
             self._process.wait_listening(timeout=60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
@@ -11,7 +12,13 @@ import grpc
 import grpc.aio
 
 from . import _convert as c
-from ._errors import CheckpointError, InvalidArgument, Unavailable, error_for_code
+from ._errors import (
+    CheckpointError,
+    InternalError,
+    InvalidArgument,
+    Unavailable,
+    error_for_code,
+)
 from ._ids import new_checkpoint_id
 from ._models import Checkpoint, CheckpointPage, PendingWrite
 from ._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
@@ -131,6 +138,53 @@ class AsyncCheckpointClient(CheckpointStore):
             created_at=c.datetime_from_pb(reply.created_at),
             pending_writes=(),
         )
+
+    async def save_many(
+        self,
+        checkpoints: Sequence[Checkpoint],
+        *,
+        expected_versions: Sequence[int | None] | None = None,
+    ) -> builtins.list[Checkpoint | CheckpointError]:
+        if expected_versions is not None and len(expected_versions) != len(checkpoints):
+            raise InvalidArgument(
+                f"{len(expected_versions)} expected_versions for {len(checkpoints)} checkpoints"
+            )
+        # Ids chosen here, as for save: a retried call stores nothing twice.
+        items = [
+            cp if cp.checkpoint_id else cp.replace(checkpoint_id=new_checkpoint_id())
+            for cp in checkpoints
+        ]
+        versions = expected_versions or [None] * len(items)
+        if not items:
+            return []
+        reply = await self._call(
+            self._stub.SaveMany,
+            lambda: c.pb.SaveManyRequest(
+                saves=[
+                    c.pb.SaveRequest(checkpoint=c.checkpoint_to_pb(cp), expected_version=ev)
+                    for cp, ev in zip(items, versions, strict=True)
+                ]
+            ),
+        )
+        if len(reply.results) != len(items):
+            raise InternalError(
+                f"the gateway answered {len(reply.results)} results for {len(items)} saves"
+            )
+        out: builtins.list[Checkpoint | CheckpointError] = []
+        for cp, result in zip(items, reply.results, strict=True):
+            if result.HasField("saved"):
+                saved = result.saved
+                out.append(
+                    cp.replace(
+                        checkpoint_id=saved.checkpoint_id,
+                        version=saved.version,
+                        created_at=c.datetime_from_pb(saved.created_at),
+                        pending_writes=(),
+                    )
+                )
+            else:
+                out.append(c.item_error_from_pb(result.error))
+        return out
 
     async def load(
         self, execution_id: str, checkpoint_id: str, *, namespace: str = ""

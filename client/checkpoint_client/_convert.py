@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from ._codec import OCTET_STREAM
-from ._errors import InvalidArgument
+from ._errors import CheckpointError, InvalidArgument, error_for_code
 from ._models import Checkpoint, PendingWrite
 from ._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
 
@@ -24,6 +25,8 @@ __all__ = [
     "datetime_from_pb",
     "filter_from_json",
     "filter_to_json",
+    "item_error_from_pb",
+    "item_error_to_pb",
     "pb",
     "write_from_pb",
     "write_to_pb",
@@ -109,6 +112,20 @@ def checkpoint_from_pb(m: pb.Checkpoint) -> Checkpoint:
         version=m.version,
         pending_writes=[write_from_pb(w) for w in m.pending_writes],
     )
+
+
+def item_error_to_pb(exc: CheckpointError, message: str) -> pb.ItemError:
+    """One SaveMany item's error: its status code number and message."""
+    return pb.ItemError(code=grpc.StatusCode[exc.grpc_code].value[0], message=message)
+
+
+_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+
+
+def item_error_from_pb(m: pb.ItemError) -> CheckpointError:
+    """The exception a SaveMany item's error stands for."""
+    name = _CODE_NAMES.get(m.code, "UNKNOWN")
+    return error_for_code(name)(m.message or name)
 
 
 def filter_to_json(metadata_filter: Mapping[str, Any] | None) -> str:

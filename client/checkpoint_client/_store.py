@@ -7,10 +7,12 @@ changing the line that builds it.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
+from ._errors import CheckpointError
 from ._models import Checkpoint, CheckpointPage, PendingWrite
 
 __all__ = ["CheckpointStore", "iter_checkpoints"]
@@ -37,6 +39,26 @@ class CheckpointStore(Protocol):
             checkpoint: what to store; an empty ``checkpoint_id`` gets a new UUIDv7.
             expected_version: compare-and-set: save only if the lineage's latest version is
                 this (0 = the lineage is empty), else raise ``Conflict`` and write nothing.
+        """
+        ...
+
+    async def save_many(
+        self,
+        checkpoints: Sequence[Checkpoint],
+        *,
+        expected_versions: Sequence[int | None] | None = None,
+    ) -> builtins.list[Checkpoint | CheckpointError]:
+        """Save several checkpoints in one call, in order, each on its own.
+
+        Returns one entry per checkpoint, in order: the stored checkpoint (as ``save``
+        returns it), or the error ``save`` would have raised for that item (an
+        ``InvalidArgument``, a ``Conflict``...). Saves of one lineage get consecutive
+        versions in order. Raises only when the call as a whole fails: more items than
+        the store's limit (``InvalidArgument``), or the backend unreachable.
+
+        Args:
+            checkpoints: what to store; empty ids get new UUIDv7s.
+            expected_versions: one compare-and-set version (or None) per checkpoint.
         """
         ...
 

@@ -8,6 +8,7 @@ background thread and forwards each call to it; ``CheckpointClient`` is that, ar
 from __future__ import annotations
 
 import asyncio
+import builtins
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -16,6 +17,7 @@ from typing import Any, Self, TypeVar
 import grpc
 
 from ._client import DEFAULT_SERVICE_CONFIG, DEFAULT_TIMEOUT, AsyncCheckpointClient
+from ._errors import CheckpointError
 from ._models import Checkpoint, CheckpointPage, PendingWrite
 from ._store import CheckpointStore
 
@@ -56,6 +58,14 @@ class SyncCheckpointStore:
 
     def save(self, checkpoint: Checkpoint, *, expected_version: int | None = None) -> Checkpoint:
         return self._run(self._store.save(checkpoint, expected_version=expected_version))
+
+    def save_many(
+        self,
+        checkpoints: Sequence[Checkpoint],
+        *,
+        expected_versions: Sequence[int | None] | None = None,
+    ) -> builtins.list[Checkpoint | CheckpointError]:
+        return self._run(self._store.save_many(checkpoints, expected_versions=expected_versions))
 
     def load(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> Checkpoint:
         return self._run(self._store.load(execution_id, checkpoint_id, namespace=namespace))

@@ -49,6 +49,7 @@ async def _open(settings: config.Settings) -> Backend:
         max_metadata_bytes=settings.max_metadata_bytes,
         default_page_size=settings.default_page_size,
         max_page_size=settings.max_page_size,
+        max_batch_items=settings.max_batch_items,
     )
     retention = Retention(
         max_checkpoints=settings.max_checkpoints, ttl_seconds=settings.ttl_seconds

@@ -164,6 +164,7 @@ class Settings:
     max_id_length: int = _setting(256, _positive(_int), "longest id, namespace or node name")
     default_page_size: int = _setting(50, _positive(_int), "List page size when none is asked")
     max_page_size: int = _setting(1000, _positive(_int), "largest List page")
+    max_batch_items: int = _setting(1000, _positive(_int), "most checkpoints in one SaveMany call")
     max_checkpoints: int | None = _setting(
         None, _optional(_positive(_int)), "keep only the newest N checkpoints per lineage"
     )

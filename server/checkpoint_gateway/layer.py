@@ -7,10 +7,17 @@ metrics, spans) once, instead of re-spelling the eight methods of the interface.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from checkpoint_client import Checkpoint, CheckpointPage, CheckpointStore, PendingWrite
+from checkpoint_client import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointPage,
+    CheckpointStore,
+    PendingWrite,
+)
 
 _R = TypeVar("_R")
 
@@ -39,6 +46,18 @@ class StoreLayer(CheckpointStore):
             "save",
             checkpoint.execution_id,
             lambda: self._inner.save(checkpoint, expected_version=expected_version),
+        )
+
+    async def save_many(
+        self,
+        checkpoints: Sequence[Checkpoint],
+        *,
+        expected_versions: Sequence[int | None] | None = None,
+    ) -> builtins.list[Checkpoint | CheckpointError]:
+        return await self._call(
+            "save_many",
+            checkpoints[0].execution_id if checkpoints else "",
+            lambda: self._inner.save_many(checkpoints, expected_versions=expected_versions),
         )
 
     async def load(

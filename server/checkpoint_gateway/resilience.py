@@ -517,6 +517,24 @@ class ResilientStore(StoreLayer):
             checkpoint = checkpoint.replace(checkpoint_id=new_checkpoint_id())
         return await super().save(checkpoint, expected_version=expected_version)
 
+    async def save_many(
+        self,
+        checkpoints: Sequence[Checkpoint],
+        *,
+        expected_versions: Sequence[int | None] | None = None,
+    ) -> builtins.list[Checkpoint | CheckpointError]:
+        # As for save: ids fixed before the first attempt, so a retried batch stores each
+        # item once. A batch is retried whole: backends return only the items' own
+        # answers (conflicts, invalid input), and raise what failed the whole call.
+        frozen = [
+            cp
+            if not isinstance(cp, Checkpoint) or cp.checkpoint_id
+            else cp.replace(checkpoint_id=new_checkpoint_id())
+            for cp in checkpoints
+        ]
+        versions = None if expected_versions is None else builtins.list(expected_versions)
+        return await super().save_many(frozen, expected_versions=versions)
+
     async def put_writes(
         self,
         execution_id: str,

@@ -18,7 +18,13 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 
-from checkpoint_client import CheckpointError, CheckpointPage, CheckpointStore, InvalidArgument
+from checkpoint_client import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointPage,
+    CheckpointStore,
+    InvalidArgument,
+)
 from checkpoint_client import _convert as c
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
 
@@ -106,6 +112,36 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
         reply = c.pb.SaveResponse(checkpoint_id=saved.checkpoint_id, version=saved.version)
         if saved.created_at is not None:
             reply.created_at.FromDatetime(saved.created_at)
+        return reply
+
+    @_rpc
+    async def SaveMany(self, request: c.pb.SaveManyRequest, context: Any) -> c.pb.SaveManyResponse:
+        checkpoints: list[Checkpoint] = []
+        expected: list[int | None] = []
+        refused: dict[int, CheckpointError] = {}
+        for i, item in enumerate(request.saves):
+            try:
+                checkpoints.append(c.checkpoint_from_pb(item.checkpoint))
+            except CheckpointError as exc:  # malformed metadata: this item only
+                refused[i] = exc
+                continue
+            expected.append(item.expected_version if item.HasField("expected_version") else None)
+        results = iter(await self._store.save_many(checkpoints, expected_versions=expected))
+        reply = c.pb.SaveManyResponse()
+        for i in range(len(request.saves)):
+            result = refused.get(i) or next(results)
+            out = reply.results.add()
+            if isinstance(result, CheckpointError):
+                details = str(result) or result.grpc_code
+                if result.grpc_code == "INTERNAL":
+                    log.error("SaveMany item %d failed: %s", i, details)
+                    details = "internal error"
+                out.error.CopyFrom(c.item_error_to_pb(result, details))
+            else:
+                out.saved.checkpoint_id = result.checkpoint_id
+                out.saved.version = result.version
+                if result.created_at is not None:
+                    out.saved.created_at.FromDatetime(result.created_at)
         return reply
 
     @_rpc

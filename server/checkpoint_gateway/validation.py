@@ -31,6 +31,7 @@ class Limits:
     max_writes: int = 4096
     default_page_size: int = 50
     max_page_size: int = 1000
+    max_batch_items: int = 1000
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -38,6 +39,31 @@ class Limits:
                 raise ValueError(f"{name} must be at least 1")
         if self.default_page_size > self.max_page_size:
             raise ValueError("default_page_size must not exceed max_page_size")
+
+
+def check_batch(
+    checkpoints: object, expected_versions: object, limits: Limits
+) -> list[tuple[Checkpoint, int | None]]:
+    """Validate the shape of a ``save_many`` call (the items are checked one by one later):
+    a sequence of checkpoints within ``max_batch_items``, and as many expected versions."""
+    if isinstance(checkpoints, str | bytes) or not isinstance(checkpoints, Sequence):
+        raise InvalidArgument("checkpoints must be a sequence of Checkpoint")
+    if len(checkpoints) > limits.max_batch_items:
+        raise InvalidArgument(
+            f"{len(checkpoints)} checkpoints in one call; the limit is {limits.max_batch_items}"
+        )
+    for i, cp in enumerate(checkpoints):
+        if not isinstance(cp, Checkpoint):
+            raise InvalidArgument(f"checkpoints[{i}] is a {type(cp).__name__}, not a Checkpoint")
+    if expected_versions is None:
+        return [(cp, None) for cp in checkpoints]
+    if isinstance(expected_versions, str | bytes) or not isinstance(expected_versions, Sequence):
+        raise InvalidArgument("expected_versions must be a sequence of int or None")
+    if len(expected_versions) != len(checkpoints):
+        raise InvalidArgument(
+            f"{len(expected_versions)} expected_versions for {len(checkpoints)} checkpoints"
+        )
+    return list(zip(checkpoints, expected_versions, strict=True))
 
 
 def check_name(value: object, field: str, limits: Limits, *, allow_empty: bool = False) -> str:

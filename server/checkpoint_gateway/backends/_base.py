@@ -16,9 +16,11 @@ from typing import Any, ClassVar
 
 from checkpoint_client import (
     Checkpoint,
+    CheckpointError,
     CheckpointPage,
     CheckpointStore,
     Conflict,
+    InvalidArgument,
     NotFound,
     PendingWrite,
 )
@@ -118,6 +120,41 @@ class Backend(CheckpointStore, ABC):
             checkpoint = checkpoint.replace(pending_writes=())
         return await self._save(checkpoint, expected_version)
 
+    async def save_many(
+        self,
+        checkpoints: Sequence[Checkpoint],
+        *,
+        expected_versions: Sequence[int | None] | None = None,
+    ) -> builtins.list[Checkpoint | CheckpointError]:
+        """Save several checkpoints in order; each is stored or fails on its own.
+
+        Returns one entry per checkpoint: the stored checkpoint, or the error that item
+        got (``InvalidArgument``, ``Conflict``...), as ``save`` would have raised it. Items
+        run in order, so saves of one lineage get consecutive versions. A failure of the
+        whole call (the backend unreachable) is raised instead.
+        """
+        items = v.check_batch(checkpoints, expected_versions, self.limits)
+        out: builtins.list[Checkpoint | CheckpointError | None] = [None] * len(items)
+        valid: builtins.list[tuple[Checkpoint, int | None]] = []
+        positions: builtins.list[int] = []
+        for i, (checkpoint, expected) in enumerate(items):
+            try:
+                v.check_checkpoint(checkpoint, self.limits)
+                v.check_expected_version(expected)
+            except InvalidArgument as exc:
+                out[i] = exc
+                continue
+            if not checkpoint.checkpoint_id:
+                checkpoint = checkpoint.replace(checkpoint_id=new_checkpoint_id())
+            if checkpoint.pending_writes:
+                checkpoint = checkpoint.replace(pending_writes=())
+            valid.append((checkpoint, expected))
+            positions.append(i)
+        if valid:
+            for i, result in zip(positions, await self._save_many(valid), strict=True):
+                out[i] = result
+        return [r for r in out if r is not None]
+
     async def load(
         self, execution_id: str, checkpoint_id: str, *, namespace: str = ""
     ) -> Checkpoint:
@@ -214,6 +251,26 @@ class Backend(CheckpointStore, ABC):
         ``self.retention.max_checkpoints`` and drop expired checkpoints of the lineage.
         """
 
+    async def _save_many(
+        self, items: builtins.list[tuple[Checkpoint, int | None]]
+    ) -> builtins.list[Checkpoint | CheckpointError]:
+        """Store valid items (ids assigned) in order; one result or error per item.
+
+        The default runs ``_save`` item by item. A backend with round trips to save
+        overrides it to store a whole batch in one (``_batch.Coalescer`` also sends
+        concurrent single saves here). Raise, rather than return, what failed the whole
+        batch (a lost connection), so that callers retry it.
+        """
+        out: builtins.list[Checkpoint | CheckpointError] = []
+        for checkpoint, expected in items:
+            try:
+                out.append(await self._save(checkpoint, expected))
+            except CheckpointError as exc:
+                if not _item_error(exc):
+                    raise
+                out.append(exc)
+        return out
+
     @abstractmethod
     async def _load(
         self, execution_id: str, namespace: str, checkpoint_id: str
@@ -284,6 +341,12 @@ def check_cas(checkpoint: Checkpoint, expected_version: int | None, latest_versi
             f"expected version {expected_version} of execution {checkpoint.execution_id!r}"
             f"{_in_namespace(checkpoint.namespace)}, but the latest is {latest_version}"
         )
+
+
+def _item_error(exc: CheckpointError) -> bool:
+    """Whether an error belongs to one item of a batch (the backend answered about it),
+    rather than to the whole call (unreachable, overloaded, a defect)."""
+    return isinstance(exc, InvalidArgument | NotFound | Conflict)
 
 
 def _in_namespace(namespace: str) -> str:

@@ -69,6 +69,11 @@ class CheckpointServiceStub:
                 request_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PutWritesRequest.SerializeToString,
                 response_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PutWritesResponse.FromString,
                 _registered_method=True)
+        self.SaveMany = channel.unary_unary(
+                '/checkpoint_gateway.v1.CheckpointService/SaveMany',
+                request_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyRequest.SerializeToString,
+                response_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyResponse.FromString,
+                _registered_method=True)
 
 
 class CheckpointServiceServicer:
@@ -127,6 +132,18 @@ class CheckpointServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SaveMany(self, request, context):
+        """SaveMany stores several checkpoints in one call, in order, each on its own: every
+        item gets its SaveResponse or its own error (the status Save would have returned),
+        so one conflict does not fail the rest. Saves of one lineage get consecutive
+        versions in request order. The call as a whole fails only when it is refused
+        (INVALID_ARGUMENT: more items than the gateway's max_batch_items) or the backend
+        cannot be reached (UNAVAILABLE; retrying is safe when every item has an id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CheckpointServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -164,6 +181,11 @@ def add_CheckpointServiceServicer_to_server(servicer, server):
                     servicer.PutWrites,
                     request_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PutWritesRequest.FromString,
                     response_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PutWritesResponse.SerializeToString,
+            ),
+            'SaveMany': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveMany,
+                    request_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyRequest.FromString,
+                    response_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -355,6 +377,33 @@ class CheckpointService:
             '/checkpoint_gateway.v1.CheckpointService/PutWrites',
             checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PutWritesRequest.SerializeToString,
             checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PutWritesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveMany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkpoint_gateway.v1.CheckpointService/SaveMany',
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyRequest.SerializeToString,
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyResponse.FromString,
             options,
             channel_credentials,
             insecure,

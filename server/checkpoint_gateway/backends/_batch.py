@@ -1,0 +1,114 @@
+"""Coalescing: the calls that arrive in one event-loop iteration run as one batch.
+
+A backend whose round trips dominate (Redis, PostgreSQL) hands each save to a
+``Coalescer`` instead of running it alone. The first call of an iteration schedules a
+flush at the end of it (``loop.call_soon``), so every call that arrives before then, from
+any RPC, joins the same batch; a full batch flushes at once. The backend runs a batch in
+one round trip (one pipeline, one statement and one commit) and answers each call on its
+own: per-item results and per-item errors, in the order the calls arrived.
+
+What does not change for a caller:
+
+- durability: its answer comes only after the batch is stored (committed, or answered by
+  Redis), exactly as for a save of its own;
+- ordering: items run in arrival order, so two saves of one lineage in one batch get
+  consecutive versions in the order they were made;
+- errors: an item's own failure (a conflict, a compare-and-set lost) is its alone; a
+  failure of the whole round trip (connection lost) reaches every caller in the batch,
+  each of which may retry alone, as before.
+
+A caller cancelled before its batch starts is left out of it (nothing is written for it);
+one cancelled while its batch runs may be stored, as with any call cancelled in flight.
+Batches run concurrently (one connection each), so a slow batch does not hold up the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+__all__ = ["Coalescer"]
+
+I = TypeVar("I")  # noqa: E741
+R = TypeVar("R")
+
+
+class Coalescer(Generic[I, R]):
+    """Collects ``submit``ted items into batches for ``flush``.
+
+    Args:
+        flush: runs one batch; returns one result or exception per item, in order, or
+            raises when the whole batch failed.
+        max_batch: the most items in one batch.
+    """
+
+    def __init__(
+        self,
+        flush: Callable[[list[I]], Awaitable[Sequence[R | BaseException]]],
+        *,
+        max_batch: int,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._flush = flush
+        self._max_batch = max_batch
+        self._pending: list[tuple[I, asyncio.Future[R]]] = []
+        self._scheduled = False
+        self._running: set[asyncio.Task[None]] = set()
+        self.batches = 0  # flushed so far (for tests and figures)
+        self.items = 0
+
+    async def submit(self, item: I) -> R:
+        """Run ``item`` in the current batch; return its result or raise its error."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending.append((item, future))
+        if len(self._pending) >= self._max_batch:
+            self._dispatch()
+        elif not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._dispatch)
+        return await future
+
+    def _dispatch(self) -> None:
+        self._scheduled = False
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        task = asyncio.get_running_loop().create_task(self._run(batch))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, batch: list[tuple[I, asyncio.Future[R]]]) -> None:
+        live = [(item, future) for item, future in batch if not future.done()]
+        if not live:
+            return
+        self.batches += 1
+        self.items += len(live)
+        try:
+            results = await self._flush([item for item, _ in live])
+        except BaseException as exc:
+            for _, future in live:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        if len(results) != len(live):  # a defect of the backend: never hang the callers
+            error = RuntimeError(f"a batch of {len(live)} returned {len(results)} results")
+            results = [error] * len(live)
+        for (_, future), result in zip(live, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    async def close(self) -> None:
+        """Wait for the batches in flight (new submissions still work)."""
+        while self._running or self._pending:
+            if self._pending:
+                self._dispatch()
+            await asyncio.gather(*self._running, return_exceptions=True)
