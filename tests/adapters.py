@@ -12,6 +12,7 @@ from typing import Any
 
 from checkpoint_client import (
     Checkpoint,
+    CheckpointError,
     CheckpointPage,
     CheckpointStore,
     PendingWrite,
@@ -28,6 +29,16 @@ class SyncAsAsync(CheckpointStore):
     ) -> Checkpoint:
         return await asyncio.to_thread(
             self.sync.save, checkpoint, expected_version=expected_version
+        )
+
+    async def save_many(
+        self,
+        checkpoints: Sequence[Checkpoint],
+        *,
+        expected_versions: Sequence[int | None] | None = None,
+    ) -> list[Checkpoint | CheckpointError]:
+        return await asyncio.to_thread(
+            self.sync.save_many, checkpoints, expected_versions=expected_versions
         )
 
     async def load(

@@ -26,7 +26,9 @@ pytest_plugins = ["tests.harness.postgres", "tests.harness.redis"]
 MODES = ("direct", "async-client", "sync-client")
 
 # Small limits so that over-limit tests are cheap; the same for every mode.
-TEST_LIMITS = Limits(max_state_bytes=256 * 1024, max_metadata_bytes=4096, max_page_size=100)
+TEST_LIMITS = Limits(
+    max_state_bytes=256 * 1024, max_metadata_bytes=4096, max_page_size=100, max_batch_items=20
+)
 
 
 @pytest.fixture

@@ -244,6 +244,58 @@ async def test_pool_exhaustion_fails_fast_and_recovers(
         await helper.aclose()
 
 
+# -- coalescing -------------------------------------------------------------------------------
+
+
+async def test_concurrent_saves_share_pipelines_in_order(make_store: MakeStore) -> None:
+    store = await make_store()
+    if is_cluster(store):
+        # A cluster pipeline may reorder across nodes: saves there run one by one.
+        assert store._coalescer is None
+        return
+    assert store._coalescer is not None
+    lineages = [f"run-{i}" for i in range(10)]
+    # Submitted in this order: each lineage's saves n = 0..4 interleaved with the others.
+    calls = [store.save(Checkpoint(run, {"n": n})) for n in range(5) for run in lineages]
+    saved = await asyncio.gather(*calls)
+
+    assert store._coalescer.items == 50
+    assert store._coalescer.batches < 50  # the first iteration alone carries all 50
+    for run in lineages:
+        mine = [c for c in saved if c.execution_id == run]
+        assert [(c.state["n"], c.version) for c in mine] == [(n, n + 1) for n in range(5)]
+        page = await store.list(run)
+        assert [c.state["n"] for c in page.checkpoints] == [4, 3, 2, 1, 0]
+
+
+async def test_pipelines_recover_from_a_flushed_script_cache(make_store: MakeStore) -> None:
+    store = await make_store()
+    await store.save(Checkpoint("run-1", {"n": 0}))
+    await store.client.script_flush()  # as after a restart: the scripts are gone
+    results = await store.save_many([Checkpoint("run-1", {"n": i}) for i in (1, 2)])
+    assert [getattr(r, "version", r) for r in results] == [2, 3]
+    await store.client.script_flush()
+    more = await asyncio.gather(*(store.save(Checkpoint("run-2", {"n": i})) for i in range(3)))
+    assert sorted(c.version for c in more) == [1, 2, 3]
+
+
+async def test_coalescing_can_be_turned_off(make_store: MakeStore) -> None:
+    store = await make_store(settings=RedisSettings(coalesce_saves=False))
+    assert store._coalescer is None
+    saved = await asyncio.gather(*(store.save(Checkpoint("run-1", {"n": i})) for i in range(4)))
+    assert sorted(c.version for c in saved) == [1, 2, 3, 4]
+
+
+async def test_a_batch_larger_than_max_batch_is_split_and_kept_in_order(
+    make_store: MakeStore,
+) -> None:
+    store = await make_store(settings=RedisSettings(max_batch=2))
+    results = await store.save_many([Checkpoint("run-1", {"n": i}) for i in range(5)])
+    assert [getattr(r, "version", r) for r in results] == [1, 2, 3, 4, 5]
+    page = await store.list("run-1")
+    assert [c.state["n"] for c in page.checkpoints] == [4, 3, 2, 1, 0]
+
+
 # -- big values -------------------------------------------------------------------------------
 
 
@@ -289,6 +341,8 @@ def test_good_key_prefix_is_accepted(prefix: str) -> None:
         {"socket_timeout": -1},
         {"socket_connect_timeout": float("inf")},
         {"health_check_interval": -1},
+        {"max_batch": 0},
+        {"max_batch": True},
     ],
 )
 def test_bad_settings_are_rejected(changes: dict[str, Any]) -> None:

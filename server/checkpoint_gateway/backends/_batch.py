@@ -41,6 +41,9 @@ class Coalescer(Generic[I, R]):
         flush: runs one batch; returns one result or exception per item, in order, or
             raises when the whole batch failed.
         max_batch: the most items in one batch.
+        max_in_flight: the most batches running at once. While that many run, new items
+            wait for the next batch, so batches grow with the load (to about the arrival
+            rate times a round trip) and shrink to one item when it is quiet.
     """
 
     def __init__(
@@ -48,11 +51,15 @@ class Coalescer(Generic[I, R]):
         flush: Callable[[list[I]], Awaitable[Sequence[R | BaseException]]],
         *,
         max_batch: int,
+        max_in_flight: int = 1,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         self._flush = flush
         self._max_batch = max_batch
+        self._max_in_flight = max_in_flight
         self._pending: list[tuple[I, asyncio.Future[R]]] = []
         self._scheduled = False
         self._running: set[asyncio.Task[None]] = set()
@@ -60,25 +67,30 @@ class Coalescer(Generic[I, R]):
         self.items = 0
 
     async def submit(self, item: I) -> R:
-        """Run ``item`` in the current batch; return its result or raise its error."""
+        """Run ``item`` in the next batch; return its result or raise its error."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, future))
-        if len(self._pending) >= self._max_batch:
-            self._dispatch()
-        elif not self._scheduled:
+        if not self._scheduled and len(self._running) < self._max_in_flight:
+            # At the end of this iteration, so the calls that arrive in it join too.
             self._scheduled = True
             loop.call_soon(self._dispatch)
         return await future
 
     def _dispatch(self) -> None:
         self._scheduled = False
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
-        task = asyncio.get_running_loop().create_task(self._run(batch))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        loop = asyncio.get_running_loop()
+        while self._pending and len(self._running) < self._max_in_flight:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            task = loop.create_task(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if self._pending and not self._scheduled:
+            self._dispatch()  # what queued while the batch ran goes now, as one batch
 
     async def _run(self, batch: list[tuple[I, asyncio.Future[R]]]) -> None:
         live = [(item, future) for item, future in batch if not future.done()]
@@ -107,7 +119,7 @@ class Coalescer(Generic[I, R]):
                 future.set_result(result)
 
     async def close(self) -> None:
-        """Wait for the batches in flight (new submissions still work)."""
+        """Wait for the batches in flight and queued (new submissions still work)."""
         while self._running or self._pending:
             if self._pending:
                 self._dispatch()
