@@ -286,6 +286,22 @@ async def test_coalescing_can_be_turned_off(make_store: MakeStore) -> None:
     assert sorted(c.version for c in saved) == [1, 2, 3, 4]
 
 
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [b"EVALSHA", "0" * 40, "4", "k1", "k2", b"state", ""],
+        ["SET", "ключ", b"\x00" * 20_000, "between", b"y" * 16_385, "end"],
+        ["PING"],
+    ],
+)
+def test_commands_are_packed_exactly_as_redis_py_packs_them(parts: list[Any]) -> None:
+    from redis.asyncio.connection import Connection
+
+    from checkpoint_gateway.backends.redis import _pack
+
+    assert b"".join(_pack(parts)) == b"".join(Connection().pack_command(*parts))
+
+
 async def test_a_batch_larger_than_max_batch_is_split_and_kept_in_order(
     make_store: MakeStore,
 ) -> None:
