@@ -286,6 +286,17 @@ async def test_coalescing_can_be_turned_off(make_store: MakeStore) -> None:
     assert sorted(c.version for c in saved) == [1, 2, 3, 4]
 
 
+async def test_big_states_go_in_pipelines_of_at_most_8_mib(make_store: MakeStore) -> None:
+    from checkpoint_gateway.backends.redis import _chunks
+
+    store = await make_store(limits=Limits())
+    items = [(Checkpoint("big", bytes(3 * MiB)), None) for _ in range(5)]
+    items.insert(2, (Checkpoint("big", bytes(10 * MiB)), None))
+    assert [len(c) for c in _chunks(items, 100, 8 * MiB)] == [2, 1, 2, 1]
+    results = await store.save_many([cp for cp, _ in items])
+    assert [getattr(r, "version", r) for r in results] == [1, 2, 3, 4, 5, 6]
+
+
 @pytest.mark.parametrize(
     "parts",
     [

@@ -93,11 +93,15 @@ class KillablePostgres(LocalServer):
 
 
 class KillableRedis(_Server):
-    """A throwaway redis-server with the append-only file on, as production runs it."""
+    """A throwaway redis-server with the append-only file on and fsynced before every
+    reply (``appendfsync always``): what a deployment must run for every acknowledged
+    save to survive a crash of Redis. With Redis's default ``everysec``, Redis answers
+    while the file write waits behind a slow fsync (for up to two seconds), and a kill
+    then loses acknowledged saves: this test saw 106 of 4672 lost that way."""
 
     def __init__(self, root: Path) -> None:
         self.binary = _server_binary("redis-server", "")
-        self.extra = ("--appendonly", "yes")
+        self.extra = ("--appendonly", "yes", "--appendfsync", "always")
         super().__init__(self.binary, root, _free_port(), *self.extra)
 
     @property

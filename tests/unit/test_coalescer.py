@@ -70,6 +70,14 @@ async def test_batches_are_cut_at_max_batch_in_order() -> None:
     assert flush.batches == [[0, 1], [2, 3], [4]]
 
 
+async def test_batches_are_cut_by_weight_too() -> None:
+    flush = Recorder()
+    coalescer = Coalescer(flush, max_batch=100, max_in_flight=4, weigh=abs, max_batch_bytes=10)
+    await asyncio.gather(*(coalescer.submit(i) for i in (4, 5, 1, 30, 2)))
+    # 4 + 5 + 1 reaches 10; 30 alone is over, and still goes (a batch holds at least one).
+    assert flush.batches == [[4, 5, 1], [30], [2]]
+
+
 async def test_an_item_error_is_raised_to_its_caller_only() -> None:
     flush = Recorder()
     coalescer = Coalescer(flush, max_batch=100)

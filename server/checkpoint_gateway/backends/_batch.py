@@ -1,11 +1,14 @@
-"""Coalescing: the calls that arrive in one event-loop iteration run as one batch.
+"""Coalescing: concurrent calls run as one batch, in one round trip.
 
 A backend whose round trips dominate (Redis, PostgreSQL) hands each save to a
-``Coalescer`` instead of running it alone. The first call of an iteration schedules a
-flush at the end of it (``loop.call_soon``), so every call that arrives before then, from
-any RPC, joins the same batch; a full batch flushes at once. The backend runs a batch in
-one round trip (one pipeline, one statement and one commit) and answers each call on its
-own: per-item results and per-item errors, in the order the calls arrived.
+``Coalescer`` instead of running it alone. A call that finds no batch running schedules
+one at the end of the current event-loop iteration (``loop.call_soon``), so the calls
+that arrive in the same iteration join it. Calls that arrive while ``max_in_flight``
+batches run wait and go together as the next batch when one finishes: so batches grow
+with the load (to about the arrival rate times a round trip) and a lone call waits no
+more than one iteration. The backend runs a batch in one round trip (one pipeline, or one
+statement and one commit) and answers each call on its own: per-item results and
+per-item errors, in the order the calls arrived.
 
 What does not change for a caller:
 
@@ -41,6 +44,9 @@ class Coalescer(Generic[I, R]):
         flush: runs one batch; returns one result or exception per item, in order, or
             raises when the whole batch failed.
         max_batch: the most items in one batch.
+        weigh: an item's size (bytes), for ``max_batch_bytes``.
+        max_batch_bytes: a batch is cut once its items weigh this much (it holds at
+            least one item however heavy), so big states go in smaller batches.
         max_in_flight: the most batches running at once. While that many run, new items
             wait for the next batch, so batches grow with the load (to about the arrival
             rate times a round trip) and shrink to one item when it is quiet.
@@ -52,6 +58,8 @@ class Coalescer(Generic[I, R]):
         *,
         max_batch: int,
         max_in_flight: int = 1,
+        weigh: Callable[[I], int] | None = None,
+        max_batch_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -60,6 +68,8 @@ class Coalescer(Generic[I, R]):
         self._flush = flush
         self._max_batch = max_batch
         self._max_in_flight = max_in_flight
+        self._weigh = weigh
+        self._max_batch_bytes = max_batch_bytes
         self._pending: list[tuple[I, asyncio.Future[R]]] = []
         self._scheduled = False
         self._running: set[asyncio.Task[None]] = set()
@@ -81,11 +91,24 @@ class Coalescer(Generic[I, R]):
         self._scheduled = False
         loop = asyncio.get_running_loop()
         while self._pending and len(self._running) < self._max_in_flight:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
+            size = self._cut()
+            batch = self._pending[:size]
+            del self._pending[:size]
             task = loop.create_task(self._run(batch))
             self._running.add(task)
             task.add_done_callback(self._finished)
+
+    def _cut(self) -> int:
+        """How many of the pending items the next batch takes."""
+        size = min(len(self._pending), self._max_batch)
+        if self._weigh is None:
+            return size
+        total = 0
+        for i in range(size):
+            total += self._weigh(self._pending[i][0])
+            if total >= self._max_batch_bytes:
+                return i + 1
+        return size
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)

@@ -29,7 +29,7 @@ import builtins
 import json
 import math
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -66,6 +66,9 @@ RedisClient = Redis | RedisCluster
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _PREFIX_RE = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
+#: State bytes per pipeline at most (one big state still goes alone): keeps one write
+#: and the replies it waits for well inside ``socket_timeout``.
+_PIPELINE_BYTES = 8 * 1024 * 1024
 _FIELDS = (
     "state",
     "content_type",
@@ -404,7 +407,12 @@ class RedisStore(Backend):
         )
         self._coalescer: Coalescer[tuple[Checkpoint, int | None], Checkpoint] | None = None
         if self.settings.coalesce_saves and not isinstance(client, RedisCluster):
-            self._coalescer = Coalescer(self._save_many, max_batch=self.settings.max_batch)
+            self._coalescer = Coalescer(
+                self._save_many,
+                max_batch=self.settings.max_batch,
+                weigh=lambda item: len(item[0].state_bytes),
+                max_batch_bytes=_PIPELINE_BYTES,
+            )
         self._scripts: dict[str, AsyncScript] = {
             name: client.register_script(text)
             for name, text in (
@@ -641,9 +649,8 @@ class RedisStore(Backend):
                     out.append(exc)
             return out
         results: builtins.list[Checkpoint | CheckpointError] = []
-        size = self.settings.max_batch
-        for start in range(0, len(items), size):
-            results += await self._run(partial(self._pipeline, items[start : start + size]))
+        for chunk in _chunks(items, self.settings.max_batch, _PIPELINE_BYTES):
+            results += await self._run(partial(self._pipeline, chunk))
         return results
 
     async def _pipeline(
@@ -881,6 +888,24 @@ class RedisStore(Backend):
 
 async def _ping(client: RedisClient) -> None:
     await client.ping()
+
+
+def _chunks(
+    items: builtins.list[tuple[Checkpoint, int | None]], max_items: int, max_bytes: int
+) -> Iterator[builtins.list[tuple[Checkpoint, int | None]]]:
+    """Consecutive runs of ``items``, each at most ``max_items`` long and, unless a single
+    item is heavier, at most ``max_bytes`` of state."""
+    chunk: builtins.list[tuple[Checkpoint, int | None]] = []
+    weight = 0
+    for item in items:
+        size = len(item[0].state_bytes)
+        if chunk and (len(chunk) >= max_items or weight + size > max_bytes):
+            yield chunk
+            chunk, weight = [], 0
+        chunk.append(item)
+        weight += size
+    if chunk:
+        yield chunk
 
 
 _SMALL = 16 * 1024  # values up to this are copied into one buffer; larger ones sent as is
