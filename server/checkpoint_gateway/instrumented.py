@@ -15,9 +15,10 @@ it is not a request, and it would drown the ``latest`` series and the trace back
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import grpc
@@ -241,6 +242,17 @@ class InstrumentedStore(_ObservedLayer):
         saved = await super().save(checkpoint, expected_version=expected_version)
         self._observe_bytes("save", len(checkpoint.state_bytes))
         return saved
+
+    async def save_many(
+        self,
+        checkpoints: Sequence[Checkpoint],
+        *,
+        expected_versions: Sequence[int | None] | None = None,
+    ) -> builtins.list[Checkpoint | CheckpointError]:
+        results = await super().save_many(checkpoints, expected_versions=expected_versions)
+        for checkpoint in checkpoints:
+            self._observe_bytes("save_many", len(checkpoint.state_bytes))
+        return results
 
     async def load(
         self, execution_id: str, checkpoint_id: str, *, namespace: str = ""

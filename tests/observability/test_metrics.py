@@ -237,6 +237,45 @@ async def test_counters_and_histograms_equal_what_was_done(
     assert all(r.levelno == logging.INFO for r in lines)
 
 
+async def test_a_save_many_call_counts_once_and_weighs_every_item(served: Served) -> None:
+    states = [b"x" * 10, b"y" * 2000, b"z" * 70_000]
+    items = [Checkpoint("many", s, content_type="application/octet-stream") for s in states]
+    items.append(Checkpoint("", b"bad", content_type="application/octet-stream"))
+    results = await served.client.save_many(items)
+    assert [type(r).__name__ for r in results] == ["Checkpoint"] * 3 + ["InvalidArgument"]
+
+    f = await served.scrape()
+    labels = {"operation": "save_many", "backend": "memory"}
+    assert (
+        sample_value(
+            f,
+            "checkpoint_gateway_operations",
+            "checkpoint_gateway_operations_total",
+            outcome="OK",
+            **labels,
+        )
+        == 1
+    )
+    # Every item's state is weighed, the refused one too (it reached the store).
+    weighed = sample_value(
+        f, "checkpoint_gateway_state_bytes", "checkpoint_gateway_state_bytes_count", **labels
+    )
+    total = sample_value(
+        f, "checkpoint_gateway_state_bytes", "checkpoint_gateway_state_bytes_sum", **labels
+    )
+    assert (weighed, total) == (4, sum(map(len, states)) + 3)
+    handled = sample_value(
+        f,
+        "grpc_server_handled",
+        "grpc_server_handled_total",
+        grpc_service=SERVICE_NAME,
+        grpc_method="SaveMany",
+        grpc_code="OK",
+        grpc_type="unary",
+    )
+    assert handled == 1
+
+
 async def test_histogram_buckets_span_sub_millisecond_to_seconds(served: Served) -> None:
     await served.client.save(Checkpoint("exec", {"a": 1}))
     f = await served.scrape()
