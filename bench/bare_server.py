@@ -1,11 +1,11 @@
 """Target (a), the ceiling: a grpc.aio server of our own proto that does no work.
 
 It answers every CheckpointService RPC at once with a canned reply: ``Save`` with an id,
-version and timestamp; ``Load`` and ``Latest`` with one checkpoint whose state is
-``--state-bytes`` long; ``List`` with ``page_size`` such checkpoints. So what it costs is
-what gRPC and protobuf cost to carry the same messages as the gateway, and nothing else:
-no validation, no store chain, no backend, no interceptors. No Python gRPC service on this
-machine answers these calls faster.
+version and timestamp; ``SaveMany`` with one such result per item; ``Load`` and ``Latest``
+with one checkpoint whose state is ``--state-bytes`` long; ``List`` with ``page_size`` such
+checkpoints. So what it costs is what gRPC and protobuf cost to carry the same messages as
+the gateway, and nothing else: no validation, no store chain, no backend, no
+interceptors. No Python gRPC service on this machine answers these calls faster.
 
     python -m bench.bare_server --state-bytes 1024 [--listen 127.0.0.1:0]
 
@@ -55,9 +55,18 @@ class BareService(pb_grpc.CheckpointServiceServicer):
         self._one = pb.LoadResponse(checkpoint=self._checkpoint)
         self._latest = pb.LatestResponse(checkpoint=self._checkpoint)
         self._pages: dict[int, pb.ListResponse] = {}
+        self._batches: dict[int, pb.SaveManyResponse] = {}
 
     async def Save(self, request: Any, context: Any) -> Any:
         return self._save
+
+    async def SaveMany(self, request: Any, context: Any) -> Any:
+        count = len(request.saves)
+        reply = self._batches.get(count)
+        if reply is None:
+            result = pb.SaveResult(saved=self._save)
+            reply = self._batches[count] = pb.SaveManyResponse(results=[result] * count)
+        return reply
 
     async def Load(self, request: Any, context: Any) -> Any:
         return self._one

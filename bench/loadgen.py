@@ -17,6 +17,14 @@ Workload per operation (the state is random bytes, incompressible, ``application
 - load: a random checkpoint by id from a seeded set (8 lineages x 10 checkpoints).
 - latest: the newest checkpoint of a random seeded lineage.
 - list: the 10 newest checkpoints of a random seeded lineage (one page, states included).
+- save_many: each call saves a batch of ``BATCH`` (100) checkpoints, appended to the
+  task's own lineage and chained by ``parent_id`` (ids chosen by the load generator, as
+  the client does), like an agent's next 100 saves sent at once; over gRPC with
+  ``AsyncCheckpointClient.save_many``, in process with the backend's ``save_many``.
+  LangGraph has no batch API, so it has no save_many cells. Counted in checkpoints, not
+  calls: ``requests`` and ``ops_per_s`` are stored checkpoints, ``errors`` failed items
+  (a call that fails whole counts all its items); the latencies are per call.
+- mix (``bench.soak``): every call picks one of save, load, latest and list at random.
 """
 
 from __future__ import annotations
@@ -32,7 +40,11 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
-OPS = ("save", "load", "latest", "list")
+OPS = ("save", "save_many", "load", "latest", "list")
+MIX_OPS = ("save", "load", "latest", "list")
+"""What ``mix`` picks from, with equal odds (``bench.soak``)."""
+BATCH = 100
+"""Checkpoints per save_many call."""
 LIST_LIMIT = 10
 SEED_LINEAGES = 8
 SEED_DEPTH = 10
@@ -53,10 +65,23 @@ class Spec:
     address: str
 
 
+def supports(kind: str, op: str) -> bool:
+    """Whether a target of ``kind`` has ``op``: LangGraph's saver has no batch save."""
+    return not (kind == "langgraph" and op == "save_many")
+
+
+def items_per_op(op: str) -> int:
+    """Checkpoints one call of ``op`` saves or reads as the figures count it."""
+    return BATCH if op == "save_many" else 1
+
+
 class Driver(Protocol):
     """One target, in the terms of the four operations."""
 
     async def save(self, lineage: str, parent: str, step: int) -> str: ...
+    async def save_many(
+        self, lineage: str, parent: str, step: int, count: int
+    ) -> tuple[str, int, str | None]: ...
     async def load(self, lineage: str, checkpoint_id: str) -> None: ...
     async def latest(self, lineage: str) -> None: ...
     async def list(self, lineage: str, limit: int) -> None: ...
@@ -71,20 +96,50 @@ class StoreDriver:
         self.store = store
         self.state = state
 
-    async def save(self, lineage: str, parent: str, step: int) -> str:
+    def _checkpoint(self, lineage: str, parent: str, step: int, checkpoint_id: str = "") -> Any:
         from checkpoint_client import Checkpoint
 
-        checkpoint = Checkpoint(
+        return Checkpoint(
             lineage,
             self.state,
+            checkpoint_id=checkpoint_id,
             content_type="application/octet-stream",
             parent_id=parent,
             node="agent",
             next_nodes=("tools",),
             metadata={"source": "loop", "step": step},
         )
-        saved = await self.store.save(checkpoint)
+
+    async def save(self, lineage: str, parent: str, step: int) -> str:
+        saved = await self.store.save(self._checkpoint(lineage, parent, step))
         return str(saved.checkpoint_id)
+
+    async def save_many(
+        self, lineage: str, parent: str, step: int, count: int
+    ) -> tuple[str, int, str | None]:
+        """Save ``count`` chained checkpoints in one call.
+
+        Returns (the id of the last one stored, or ``parent`` if none was; the number of
+        items that failed; the first item error).
+        """
+        from checkpoint_client import CheckpointError
+        from checkpoint_client._ids import new_checkpoint_id
+
+        batch = []
+        for n in range(count):
+            checkpoint_id = new_checkpoint_id()  # chosen here, to chain parents in a batch
+            batch.append(self._checkpoint(lineage, parent, step + n, checkpoint_id))
+            parent = checkpoint_id
+        failed = 0
+        first_error: str | None = None
+        last = ""
+        for item, result in zip(batch, await self.store.save_many(batch), strict=True):
+            if isinstance(result, CheckpointError):
+                failed += 1
+                first_error = first_error or f"{type(result).__name__}: {result}"
+            else:
+                last = str(item.checkpoint_id)
+        return last or batch[0].parent_id, failed, first_error
 
     async def load(self, lineage: str, checkpoint_id: str) -> None:
         await self.store.load(lineage, checkpoint_id)
@@ -142,6 +197,11 @@ class LangGraphDriver:
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
         return {"configurable": configurable}
+
+    async def save_many(
+        self, lineage: str, parent: str, step: int, count: int
+    ) -> tuple[str, int, str | None]:
+        raise NotImplementedError("LangGraph's saver has no batch save")
 
     async def save(self, lineage: str, parent: str, step: int) -> str:
         from langgraph.checkpoint.base import empty_checkpoint
@@ -232,59 +292,89 @@ class LoadGenerator:
             await asyncio.gather(*(self.driver.clear(x) for x in lineages[start : start + 16]))
 
     async def run(self, op: str, concurrency: int, seconds: float, cap: int) -> dict[str, Any]:
-        """Run one cell; return its counts and latency figures."""
-        if op != "save" and not self.seeded:
+        """Run one cell; return its counts and latency figures.
+
+        ``cap`` bounds the items (checkpoints) started: for save_many, ``cap // BATCH``
+        calls at most (at least one).
+        """
+        if op not in (*OPS, "mix"):
+            raise ValueError(f"unknown operation {op!r}")
+        if op not in ("save", "save_many") and not self.seeded:
             await self.seed()
         self._cells += 1
         cell = self._cells
+        per_call = items_per_op(op)
         latencies: list[float] = []
         errors: list[str] = []
+        failed_items = 0
+        stored = 0
+        by_op: dict[str, int] = {}
         started = 0
         deadline = time.perf_counter() + seconds
         seeded = list(self.seeded.items())
         driver = self.driver
+        cap = max(cap, per_call)
 
         async def worker(n: int) -> None:
-            nonlocal started
-            rng = random.Random(n)
+            nonlocal started, failed_items, stored
+            # Reads pick the same sequence in every cell; a mix differs from chunk to chunk.
+            rng = random.Random(cell * 100_003 + n if op == "mix" else n)
             lineage = f"{self.prefix}-c{cell}-w{n}"
             parent = ""
             step = 0
-            if op == "save":
+            if op in ("save", "save_many", "mix"):
                 self.written.add(lineage)
             while started < cap and time.perf_counter() < deadline:
-                started += 1
+                started += per_call
+                what = MIX_OPS[rng.randrange(len(MIX_OPS))] if op == "mix" else op
                 begin = time.perf_counter()
                 try:
-                    if op == "save":
+                    if what == "save":
                         parent = await driver.save(lineage, parent, step)
                         step += 1
+                    elif what == "save_many":
+                        parent, failed, error = await driver.save_many(
+                            lineage, parent, step, per_call
+                        )
+                        step += per_call
+                        if failed:
+                            failed_items += failed
+                            errors.append(error or "item error")
+                        stored += per_call - failed
                     else:
                         name, ids = seeded[rng.randrange(len(seeded))]
-                        if op == "load":
+                        if what == "load":
                             await driver.load(name, ids[rng.randrange(len(ids))])
-                        elif op == "latest":
+                        elif what == "latest":
                             await driver.latest(name)
                         else:
                             await driver.list(name, LIST_LIMIT)
                 except Exception as exc:
                     errors.append(f"{type(exc).__name__}: {exc}")
+                    failed_items += per_call
                     continue
                 latencies.append(time.perf_counter() - begin)
+                by_op[what] = by_op.get(what, 0) + 1
 
         begin = time.perf_counter()
         await asyncio.gather(*(worker(n) for n in range(concurrency)))
         elapsed = time.perf_counter() - begin
         latencies.sort()
+        done = stored if op == "save_many" else len(latencies)
         return {
-            "requests": len(latencies),
-            "errors": len(errors),
+            # requests, errors and ops_per_s count items (checkpoints for save_many);
+            # calls and the latencies count calls.
+            "items_per_op": per_call,
+            "requests": done,
+            "calls": len(latencies),
+            "errors": failed_items,
             "first_error": errors[0] if errors else None,
             "elapsed_s": elapsed,
-            "ops_per_s": len(latencies) / elapsed if elapsed > 0 else 0.0,
+            "ops_per_s": done / elapsed if elapsed > 0 else 0.0,
             "p50_ms": percentile(latencies, 0.50) * 1000,
             "p99_ms": percentile(latencies, 0.99) * 1000,
             "mean_ms": (sum(latencies) / len(latencies) * 1000) if latencies else 0.0,
+            **({"by_op": by_op} if op == "mix" else {}),
         }
 
 

@@ -1,6 +1,6 @@
 """The benchmark: the gateway against its ceiling and its peer, in one run.
 
-    .venv/bin/python -m bench.run                # the full matrix, about 13 minutes on 2 cores
+    .venv/bin/python -m bench.run                # the full matrix, about 15 minutes on 2 cores
     .venv/bin/python -m bench.run --quick        # a 1-second smoke run over a tiny matrix
     .venv/bin/python -m bench.run --targets bare,gateway-redis,direct-redis --ops save
 
@@ -21,6 +21,13 @@ generator in a process of its own. The targets:
 (d) ``langgraph-postgresql``: LangGraph's AsyncPostgresSaver in-process on the same
     PostgreSQL server (a database of its own), with a pool the size of ours; needs the
     ``bench`` extra (``pip install -e '.[bench]'``), skipped with a line when missing.
+
+save_many cells (batches of ``loadgen.BATCH`` = 100 checkpoints per call; no LangGraph
+cells: it has no batch API) count checkpoints, not calls: their ops/s, CPU per request
+and errors are per checkpoint, their latencies per call (JSON: ``items_per_op`` 100,
+``calls``), and ``--max-requests`` caps their checkpoints at 10 times the figure (2,000
+calls). The full run has them at 1 KiB only (``--save-many-sizes``: 1KiB, or every size
+of ``--sizes`` when that is given), at every concurrency: 27 cells, about 1.5 minutes.
 
 Measured per cell: successful ops/s, p50 and p99 latency, CPU per request of the server
 process (the gateway or bare server; for (c) and (d) the load generator, where the store
@@ -76,6 +83,7 @@ DEFAULTS: dict[str, Any] = {
     "concurrency": "1,16,64",
     "ops": ",".join(loadgen.OPS),
     "targets": ",".join(TARGETS),
+    "save_many_sizes": "1KiB",
 }
 QUICK: dict[str, Any] = {
     "duration": 1.0,
@@ -85,7 +93,12 @@ QUICK: dict[str, Any] = {
     "concurrency": "1",
     "ops": "save",
     "targets": "bare,gateway-memory",
+    "save_many_sizes": "1KiB",
 }
+SAVE_MANY_CAP = 10
+"""A save_many cell may store this many times ``--max-requests`` checkpoints (2,000 calls
+of 100 by default): at the request cap, a save_many cell of the bare server would last a
+quarter of a second."""
 COMMAND_TIMEOUT = 600.0  # one loader command; a cell is bounded far below this
 
 
@@ -99,6 +112,7 @@ class Settings:
     warmup: float
     max_requests: int
     sizes: list[int]
+    save_many_sizes: list[int]
     concurrency: list[int]
     ops: list[str]
     targets: list[str]
@@ -120,6 +134,11 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         "--max-requests", type=int, help=f"request cap per cell ({DEFAULTS['max_requests']})"
     )
     parser.add_argument("--sizes", help=f"state sizes ({DEFAULTS['sizes']})")
+    parser.add_argument(
+        "--save-many-sizes",
+        help="the state sizes of the save_many cells, among --sizes "
+        f"({DEFAULTS['save_many_sizes']}; every size of --sizes when --sizes is given)",
+    )
     parser.add_argument("--concurrency", help=f"concurrent callers ({DEFAULTS['concurrency']})")
     parser.add_argument("--ops", help=f"operations ({DEFAULTS['ops']})")
     parser.add_argument("--targets", help=f"targets ({DEFAULTS['targets']})")
@@ -132,8 +151,11 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         key: getattr(args, key) if getattr(args, key) is not None else preset[key]
         for key in DEFAULTS
     }
+    if args.save_many_sizes is None and args.sizes is not None:
+        value["save_many_sizes"] = args.sizes
     try:
         sizes = [parse_size(s) for s in _split(value["sizes"])]
+        save_many_sizes = [parse_size(s) for s in _split(value["save_many_sizes"])]
         concurrency = [int(c) for c in _split(value["concurrency"])]
     except ValueError as exc:
         parser.error(str(exc))
@@ -150,6 +172,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         warmup=value["warmup"],
         max_requests=value["max_requests"],
         sizes=sizes,
+        save_many_sizes=[size for size in sizes if size in save_many_sizes],
         concurrency=concurrency,
         ops=[op for op in loadgen.OPS if op in ops],
         targets=[t for t in TARGETS if t in targets],
@@ -292,7 +315,7 @@ class Bench:
                         spec = loadgen.Spec(group, self.backend_url(target, backend))
                     loader = Loader(spec, size)
                     try:
-                        for op in self.settings.ops:
+                        for op in self.ops(spec.kind, size):
                             for concurrency in self.settings.concurrency:
                                 self.cell(target, backend, server, loader, op, size, concurrency)
                     finally:
@@ -303,6 +326,15 @@ class Bench:
         finally:
             if gateway is not None:
                 gateway.stop()
+
+    def ops(self, kind: str, size: int) -> list[str]:
+        """The operations measured on a target of ``kind`` at state size ``size``."""
+        return [
+            op
+            for op in self.settings.ops
+            if loadgen.supports(kind, op)
+            and (op != "save_many" or size in self.settings.save_many_sizes)
+        ]
 
     def cell(
         self,
@@ -319,9 +351,12 @@ class Bench:
         db_pids, db_trees = self.db_roots(backend)
         # Warm-up, not kept: connections, pools, prepared statements. Capped in requests
         # too, or a warm-up of 1 MiB pages would take longer than the cell.
-        warmup_cap = min(s.max_requests, max(4 * concurrency, 50))
+        # The caps count items: a save_many call is BATCH of them.
+        items = loadgen.items_per_op(op)
+        cap = s.max_requests * (SAVE_MANY_CAP if op == "save_many" else 1)
+        warmup_cap = min(cap, max(4 * concurrency, 50) * items)
         loader.call("run", op, concurrency, s.warmup, warmup_cap)
-        if op == "save":
+        if op in ("save", "save_many"):
             loader.call("clear")
         meters = {
             "server": procstat.CpuMeter([server_pid]),
@@ -330,10 +365,10 @@ class Bench:
         }
         for meter in meters.values():
             meter.start()
-        result = loader.call("run", op, concurrency, s.duration, s.max_requests)
+        result = loader.call("run", op, concurrency, s.duration, cap)
         cpu = {name: meter.stop() for name, meter in meters.items()}
         rss = procstat.rss_bytes(server_pid)
-        if op == "save":
+        if op in ("save", "save_many"):
             loader.call("clear")
         done = max(result["requests"], 1)
         group = target.partition("-")[0]
@@ -378,7 +413,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_args(argv)
     started = datetime.datetime.now(datetime.UTC)
     load_before = os.getloadavg()
-    cells = len(settings.sizes) * len(settings.concurrency) * len(settings.ops)
+    per_size = [
+        sum(op != "save_many" or size in settings.save_many_sizes for op in settings.ops)
+        for size in settings.sizes
+    ]
+    cells = sum(per_size) * len(settings.concurrency)
     print(
         f"{len(settings.targets)} targets x {cells} cells, {settings.duration:g} s each "
         f"(+{settings.warmup:g} s warm-up), at most {settings.max_requests} requests per cell",
@@ -392,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         versions = _versions(bench)
     report.add_ratios(bench.rows)
     print(report.table(bench.rows, TARGETS))
+    if any(row["op"] == "save_many" for row in bench.rows):
+        print(report.SAVE_MANY_NOTE)
     for target, reason in bench.skipped.items():
         print(f"skipped {target}: {reason.splitlines()[0]}")
     document = {
@@ -409,6 +450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "warmup_s": settings.warmup,
             "max_requests": settings.max_requests,
             "sizes": settings.sizes,
+            "save_many_sizes": settings.save_many_sizes,
+            "save_many_batch": loadgen.BATCH,
             "concurrency": settings.concurrency,
             "ops": settings.ops,
             "targets": settings.targets,
