@@ -177,6 +177,7 @@ class Gateway:
         options: Sequence[tuple[str, Any]] = (),
         health_probe_interval: float | None = 1.0,
         health_probe_timeout: float = 5.0,
+        reuse_port: bool = False,
     ) -> Gateway:
         """Serve ``store`` on ``listen`` (``host:port``; port 0 picks a free one).
 
@@ -188,6 +189,9 @@ class Gateway:
                 (health NOT_SERVING while it does not); None: no probe.
             health_probe_timeout: how long one probe may wait for an answer; generous, so
                 that a busy backend is not taken for a dead one.
+            reuse_port: share the port with other processes that set it too (SO_REUSEPORT;
+                the kernel spreads connections over them): ``serve --workers N``. Off, a
+                second gateway on a taken port fails to start instead of joining silently.
         """
         drain = DrainInterceptor()
         server = grpc.aio.server(
@@ -195,7 +199,7 @@ class Gateway:
             options=[
                 ("grpc.max_send_message_length", max_message_bytes),
                 ("grpc.max_receive_message_length", max_message_bytes),
-                ("grpc.so_reuseport", 0),
+                ("grpc.so_reuseport", 1 if reuse_port else 0),
                 *options,
             ],
         )

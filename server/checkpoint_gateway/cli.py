@@ -1,10 +1,13 @@
 """``checkpoint-gateway``: serve the gateway, or apply a backend's migrations.
 
-    checkpoint-gateway serve [--listen HOST:PORT] [--backend URL] [...]
+    checkpoint-gateway serve [--listen HOST:PORT] [--backend URL] [--workers N] [...]
     checkpoint-gateway migrate [--backend URL]
 
+With ``--workers N`` (N > 1) this process supervises N worker processes that run
+``serve`` again with hidden ``--worker-*`` flags (see ``workers``).
+
 Exit codes: 0 after a clean shutdown, 1 when the gateway cannot start (backend
-unreachable, port taken), 2 for bad settings.
+unreachable, port taken) or, with ``--workers``, when a worker died, 2 for bad settings.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -19,11 +23,11 @@ from typing import Any
 
 import grpc
 
-from . import __version__, chain, config, logs, tracing
+from . import __version__, chain, config, logs, tracing, workers
 from .app import SERVICE_NAME, Gateway
 from .backends import Backend, BackendURLError, Retention, mask_url, open_backend
 from .instrumented import RpcObserver
-from .metrics import Metrics, MetricsServer
+from .metrics import PUBLISH_INTERVAL, Metrics, MetricsServer
 from .validation import Limits
 
 log = logging.getLogger("checkpoint_gateway")
@@ -37,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the gateway until SIGTERM or SIGINT")
     config.add_arguments(serve)
+    workers.add_worker_arguments(serve)
     migrate = commands.add_parser("migrate", help="create or upgrade the backend's schema")
     config.add_arguments(migrate)
     return parser
@@ -63,14 +68,25 @@ async def _open(settings: config.Settings) -> Backend:
     return await open_backend(settings.backend, **options)
 
 
-async def serve(settings: config.Settings, telemetry: tracing.Tracing | None = None) -> None:
+async def serve(
+    settings: config.Settings,
+    telemetry: tracing.Tracing | None = None,
+    worker: workers.WorkerRole | None = None,
+) -> None:
+    """Serve until SIGTERM or SIGINT, then drain. As one of several ``worker`` processes:
+    the port is shared, metrics go to the supervisor (which serves /metrics), and the
+    supervisor is told once this one listens."""
     # Handlers first: a signal that arrives once we say we listen must drain, not kill.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if worker is not None:
+        worker.watch_supervisor(loop, stop.set)
     backend = await _open(settings)
-    metrics = Metrics() if settings.metrics_listen else None
+    metrics = None
+    if settings.metrics_listen:
+        metrics = Metrics(multiprocess=worker is not None)
     tracer = telemetry.tracer if telemetry is not None else None
     store = chain.build(backend, settings, metrics=metrics, tracer=tracer)
     # The tracing interceptor first: the observer's failure log line and exemplars then
@@ -81,8 +97,9 @@ async def serve(settings: config.Settings, telemetry: tracing.Tracing | None = N
     interceptors.append(RpcObserver(metrics, traced=telemetry is not None))
     exporter: MetricsServer | None = None
     try:
-        if metrics is not None and settings.metrics_listen:
+        if metrics is not None:
             metrics.init_grpc_service(SERVICE_NAME)
+        if metrics is not None and settings.metrics_listen and worker is None:
             metrics_host, _, metrics_port = settings.metrics_listen.rpartition(":")
             exporter = metrics.serve(metrics_host, int(metrics_port))
         gateway = await Gateway.start(
@@ -93,6 +110,7 @@ async def serve(settings: config.Settings, telemetry: tracing.Tracing | None = N
             interceptors=interceptors,
             health_probe_interval=settings.health_probe_interval,
             health_probe_timeout=settings.health_probe_timeout,
+            reuse_port=worker is not None,
         )
     except BaseException:
         if exporter is not None:
@@ -103,25 +121,55 @@ async def serve(settings: config.Settings, telemetry: tracing.Tracing | None = N
         log.info("metrics on http://%s:%d/metrics", exporter.host, exporter.port)
     if telemetry is not None:
         log.info("tracing on: spans exported as the OTEL_* variables say")
-    host = settings.listen.rpartition(":")[0]
+    publisher: asyncio.Task[None] | None = None
+    if worker is None:
+        _announce(settings, gateway.port)
+    else:
+        if metrics is not None:
+            metrics.publish()  # before the supervisor says it listens: no gap in the gauges
+            publisher = asyncio.create_task(_publish(metrics), name="checkpoint-gateway-publish")
+        host = settings.listen.rpartition(":")[0]
+        log.info(
+            "worker %d/%d (pid %d) serving on %s:%d",
+            worker.index,
+            settings.workers,
+            os.getpid(),
+            host,
+            gateway.port,
+        )
+        worker.ready()
+    await stop.wait()
+    log.info("shutting down: draining in-flight calls for up to %.1fs", settings.grace_seconds)
+    await gateway.stop(settings.grace_seconds)
+    if publisher is not None:
+        publisher.cancel()
+    if exporter is not None:
+        exporter.stop()
+    log.info("stopped")
+
+
+def _announce(settings: config.Settings, port: int) -> None:
+    """The line that says the gateway serves (tests and scripts wait for it)."""
     log.info(
-        "checkpoint-gateway %s listening on %s:%d, backend %s, %s",
+        "checkpoint-gateway %s listening on %s:%d, backend %s, %s%s",
         __version__,
-        host,
-        gateway.port,
+        settings.listen.rpartition(":")[0],
+        port,
         mask_url(settings.backend),
         "mutual TLS"
         if settings.tls_client_ca_file
         else "TLS"
         if settings.tls_cert_file
         else "plaintext",
+        f", {settings.workers} workers" if settings.workers > 1 else "",
     )
-    await stop.wait()
-    log.info("shutting down: draining in-flight calls for up to %.1fs", settings.grace_seconds)
-    await gateway.stop(settings.grace_seconds)
-    if exporter is not None:
-        exporter.stop()
-    log.info("stopped")
+
+
+async def _publish(metrics: Metrics) -> None:
+    """A worker's pool and breaker gauges, copied where the supervisor reads them."""
+    while True:
+        await asyncio.sleep(PUBLISH_INTERVAL)  # a refresh period, not a wait for an event
+        metrics.publish()
 
 
 def _server_credentials(settings: config.Settings) -> grpc.ServerCredentials | None:
@@ -140,6 +188,12 @@ def _server_credentials(settings: config.Settings) -> grpc.ServerCredentials | N
     )
 
 
+async def _prepare(settings: config.Settings) -> None:
+    """Open the backend and close it: its migrations run, and an unreachable one fails."""
+    store = await _open(settings)
+    await store.close()
+
+
 async def migrate(settings: config.Settings) -> None:
     store = await _open(settings)  # opening a backend applies its pending migrations
     await store.close()
@@ -147,15 +201,20 @@ async def migrate(settings: config.Settings) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     try:
         settings = config.load(args)
     except config.SettingsError as exc:
         print(f"checkpoint-gateway: error: {exc}", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level, settings.log_format)
+    worker = workers.WorkerRole.from_args(args)
+    logs.configure(
+        settings.log_level, settings.log_format, worker=None if worker is None else worker.index
+    )
+    supervising = args.command == "serve" and settings.workers > 1 and worker is None
     telemetry = None
-    if args.command == "serve":
+    if args.command == "serve" and not supervising:  # a supervisor serves no calls
         try:
             telemetry = tracing.from_env()
         except tracing.TracingConfigError as exc:
@@ -164,7 +223,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if telemetry is not None:
             telemetry.set_global()
     try:
-        asyncio.run(serve(settings, telemetry) if args.command == "serve" else migrate(settings))
+        if supervising:
+            return asyncio.run(
+                workers.supervise(
+                    settings,
+                    argv,
+                    prepare=lambda: _prepare(settings),
+                    announce=lambda port: _announce(settings, port),
+                )
+            )
+        asyncio.run(
+            serve(settings, telemetry, worker) if args.command == "serve" else migrate(settings)
+        )
     except BackendURLError as exc:
         print(
             f"checkpoint-gateway: error: --backend / CHECKPOINT_GATEWAY_BACKEND: {exc}",

@@ -130,6 +130,11 @@ class Settings:
     grace_seconds: float = _setting(
         10.0, _positive(_float), "on SIGTERM, how long in-flight calls may finish"
     )
+    workers: int = _setting(
+        1,
+        _positive(_int),
+        "gateway processes sharing the port (SO_REUSEPORT) under a supervisor; 1: this one",
+    )
     # Resilience (see resilience.py for why these defaults).
     deadline_seconds: float | None = _setting(
         30.0,
@@ -206,6 +211,12 @@ class Settings:
             )
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
             raise SettingsError(f"{_names('tls_client_ca_file')} needs a server certificate")
+        if self.workers > 1 and self.backend.partition("://")[0].lower() == "memory":
+            raise SettingsError(
+                f"{_names('workers')} ({self.workers}) needs a backend the processes share; "
+                f"memory:// would be a separate store in each process: use file, sqlite, "
+                f"postgresql or redis, or one worker"
+            )
         if self.default_page_size > self.max_page_size:
             raise SettingsError(
                 f"{_names('default_page_size')} ({self.default_page_size}) must not exceed "

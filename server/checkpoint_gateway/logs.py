@@ -31,12 +31,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure(level: str, fmt: str) -> None:
+def configure(level: str, fmt: str, *, worker: int | None = None) -> None:
+    """Log to stderr at ``level`` in ``fmt`` (``text`` or ``json``). ``worker``: this is
+    worker process N of ``serve --workers``; every line says so (``worker`` field, or
+    ``[worker N]`` after the logger name), as the workers share the supervisor's stderr."""
     handler = logging.StreamHandler(sys.stderr)
+    name = "%(name)s" if worker is None else f"%(name)s[worker {worker}]"
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
+        if worker is not None:
+            handler.addFilter(_WorkerField(worker))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {name}: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+class _WorkerField(logging.Filter):
+    """Adds ``worker`` (its number) to every record, a field of the JSON line."""
+
+    def __init__(self, worker: int) -> None:
+        super().__init__()
+        self._worker = worker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.worker = self._worker
+        return True

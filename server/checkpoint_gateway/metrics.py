@@ -6,6 +6,13 @@ Names follow Prometheus conventions: base units (seconds, bytes), ``_total`` on 
 and labels of bounded cardinality only (operation, backend, gRPC code and method; never an
 execution or checkpoint id). README (Observability) has the table of every metric.
 
+Several worker processes (``serve --workers N``, see ``workers``) use prometheus_client's
+multiprocess mode: each worker writes its values to files in ``PROMETHEUS_MULTIPROC_DIR``
+(``Metrics(multiprocess=True)``) and the supervisor serves their merge
+(``multiprocess_registry``). Counters and histograms add up; every gauge says how its
+workers' values combine (``multiprocess_mode``); what a scrape-time callback used to read
+(pools, breakers) each worker copies into real gauges every second (``publish``).
+
 Outcomes and ``grpc_code`` values are gRPC status codes spelled as go-grpc-prometheus
 spells them (``OK``, ``NotFound``, ``Unavailable``...), so the ``grpc_server_*`` families
 work with the dashboards operators already have, and one vocabulary joins all families.
@@ -13,6 +20,7 @@ work with the dashboards operators already have, and one vocabulary joins all fa
 
 from __future__ import annotations
 
+import gc
 import platform
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +37,7 @@ from prometheus_client import (
     Info,
     disable_created_metrics,
 )
+from prometheus_client import values as prometheus_values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -37,6 +46,7 @@ from .backends._base import Backend
 
 __all__ = [
     "BREAKER_STATES",
+    "PUBLISH_INTERVAL",
     "BYTES_BUCKETS",
     "LATENCY_BUCKETS",
     "OPERATIONS",
@@ -44,6 +54,8 @@ __all__ = [
     "Metrics",
     "MetricsServer",
     "code_name",
+    "multiprocess_registry",
+    "serve_registry",
 ]
 
 #: Seconds: 100 µs (an in-memory call) to 30 s (a call stuck behind a failing backend).
@@ -71,7 +83,7 @@ LATENCY_BUCKETS = (
 BYTES_BUCKETS = tuple(float(64 * 4**i) for i in range(11))
 
 #: The store operations, the values of the ``operation`` label.
-OPERATIONS = ("save", "load", "latest", "list", "delete", "clear", "put_writes")
+OPERATIONS = ("save", "save_many", "load", "latest", "list", "delete", "clear", "put_writes")
 
 #: Codes that mean the gateway or its backend failed, not the caller: what alerts count.
 SERVER_ERROR_CODES = (
@@ -85,6 +97,18 @@ SERVER_ERROR_CODES = (
 
 #: ``checkpoint_gateway_circuit_breaker_state`` values.
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+
+#: Seconds between a worker's copies of its pool and breaker state (multiprocess mode).
+PUBLISH_INTERVAL = 1.0
+
+_POOL_GAUGES = (
+    ("connections", "Connections the backend's pool holds open."),
+    ("connections_in_use", "Pool connections lent to calls."),
+    ("connections_idle", "Pool connections open and free."),
+    ("connections_max", "Connections the pool may open at most."),
+    ("waiting", "Calls waiting for a pool connection."),
+)
+_BREAKER_HELP = "Circuit breaker in front of the backend: 0 closed, 1 half-open, 2 open."
 
 # go-grpc-prometheus spells codes as Go's codes.Code.String() does.
 _GO_NAMES = {
@@ -132,9 +156,26 @@ class Metrics:
         registry: where to register; a new one when None.
         process: also export the process_* and python_* families (off in benchmarks that
             build many).
+        multiprocess: this is one worker of several (``serve --workers N``): values go to
+            the files in ``PROMETHEUS_MULTIPROC_DIR``, which must have been set before
+            prometheus_client was imported, and the supervisor exports them. Pool and
+            breaker gauges are then real gauges that ``publish`` sets; build info and the
+            process families are the supervisor's to export.
     """
 
-    def __init__(self, registry: CollectorRegistry | None = None, *, process: bool = True) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        process: bool = True,
+        multiprocess: bool = False,
+    ) -> None:
+        if multiprocess and not getattr(prometheus_values.ValueClass, "_multiprocess", False):
+            raise RuntimeError(
+                "multiprocess metrics need PROMETHEUS_MULTIPROC_DIR set before "
+                "prometheus_client is imported"
+            )
+        self.multiprocess = multiprocess
         # Counters would otherwise add a *_created series each, doubling the series count
         # for a value nobody graphs (Prometheus tracks resets without it).
         disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -159,6 +200,7 @@ class Metrics:
             "Store operations started and not yet finished.",
             ("operation", "backend"),
             registry=r,
+            multiprocess_mode="livesum",  # the gateway's calls: every live worker's
         )
         self.state_bytes = Histogram(
             "checkpoint_gateway_state_bytes",
@@ -207,14 +249,33 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        Info("checkpoint_gateway_build", "The running gateway's version.", registry=r).info(
-            {
-                "version": __version__,
-                "python_version": platform.python_version(),
-                "grpc_version": grpc.__version__,
-            }
-        )
         self._backends = _BackendCollector()
+        self._published: dict[str, Gauge] = {}
+        self._gc: _GcCounters | None = None
+        if multiprocess:
+            # Each worker has its own pools (summed: what the gateway holds) and its own
+            # breaker (the worst one: any open breaker fails that worker's share of calls).
+            for key, text in _POOL_GAUGES:
+                self._published[key] = Gauge(
+                    f"checkpoint_gateway_pool_{key}",
+                    text,
+                    ("backend",),
+                    registry=r,
+                    multiprocess_mode="livesum",
+                )
+            self._published["breaker"] = Gauge(
+                "checkpoint_gateway_circuit_breaker_state",
+                _BREAKER_HELP,
+                ("backend",),
+                registry=r,
+                multiprocess_mode="livemax",
+            )
+            if process:
+                # The process_* families the supervisor reads from /proc; the garbage
+                # collector's counts only this process knows: counters, so they add up.
+                self._gc = _GcCounters(r)
+            return
+        _register_build_info(r)
         r.register(self._backends)
         if process and r is not prometheus_client.REGISTRY:
             prometheus_client.ProcessCollector(registry=r)
@@ -244,6 +305,22 @@ class Metrics:
         """Export a circuit breaker's state (``closed``, ``half_open`` or ``open``)."""
         self._backends.add_breaker(backend, state)
 
+    def publish(self) -> None:
+        """Multiprocess mode: copy the watched pools' and breakers' state into the shared
+        gauges (the supervisor's scrape cannot call into this process); a worker calls
+        this every ``PUBLISH_INTERVAL``. Single-process mode reads them at scrape time, so
+        this does nothing there."""
+        if not self.multiprocess:
+            return
+        pools, breakers = self._backends.read()
+        for backend, stats in pools.items():
+            for key, _ in _POOL_GAUGES:
+                self._published[key].labels(backend).set(stats[key])
+        for backend, state in breakers.items():
+            self._published["breaker"].labels(backend).set(state)
+        if self._gc is not None:
+            self._gc.publish()
+
     def init_grpc_service(self, service: str) -> None:
         """Start the gRPC series of every method of ``service`` (a full name registered
         with protobuf, e.g. ``checkpoint_gateway.v1.CheckpointService``) at zero, as
@@ -262,10 +339,112 @@ class Metrics:
         Raises:
             OSError: the address is taken or not available.
         """
-        server, thread = prometheus_client.start_http_server(
-            port, addr=host.strip("[]"), registry=self.registry
-        )
-        return MetricsServer(host, int(server.server_port), server, thread)
+        return serve_registry(self.registry, host, port)
+
+
+def serve_registry(registry: CollectorRegistry, host: str, port: int) -> MetricsServer:
+    """Serve ``registry`` as /metrics over HTTP on ``host:port`` (port 0: a free one) in a
+    thread.
+
+    Raises:
+        OSError: the address is taken or not available.
+    """
+    server, thread = prometheus_client.start_http_server(
+        port, addr=host.strip("[]"), registry=registry
+    )
+    return MetricsServer(host, int(server.server_port), server, thread)
+
+
+def multiprocess_registry(path: str, pids: Callable[[], Iterable[int]]) -> CollectorRegistry:
+    """What the supervisor of several workers exports: the merge of the workers' files in
+    ``path`` (their ``PROMETHEUS_MULTIPROC_DIR``), build info, and the process families
+    summed over this process and ``pids()`` (its live workers)."""
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
+    _register_build_info(registry)
+    registry.register(_ProcessTreeCollector(pids))
+    prometheus_client.PlatformCollector(registry=registry)
+    return registry
+
+
+def _constant(value: str) -> Callable[[], str]:
+    return lambda: value
+
+
+def _register_build_info(registry: CollectorRegistry) -> None:
+    Info("checkpoint_gateway_build", "The running gateway's version.", registry=registry).info(
+        {
+            "version": __version__,
+            "python_version": platform.python_version(),
+            "grpc_version": grpc.__version__,
+        }
+    )
+
+
+class _GcCounters:
+    """GCCollector's ``python_gc_*`` families as counters a worker advances to its
+    ``gc.get_stats()`` (multiprocess mode has no scrape-time callbacks)."""
+
+    _FAMILIES = (
+        ("collected", "python_gc_objects_collected", "Objects collected during gc"),
+        (
+            "uncollectable",
+            "python_gc_objects_uncollectable",
+            "Uncollectable objects found during GC",
+        ),
+        ("collections", "python_gc_collections", "Number of times this generation was collected"),
+    )
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._counters = {
+            key: Counter(name, text, ("generation",), registry=registry)
+            for key, name, text in self._FAMILIES
+        }
+        self._seen: dict[tuple[str, int], int] = {}
+        self.publish()
+
+    def publish(self) -> None:
+        for generation, stats in enumerate(gc.get_stats()):
+            for key, counter in self._counters.items():
+                value = stats[key]
+                delta = value - self._seen.get((key, generation), 0)
+                self._seen[(key, generation)] = value
+                counter.labels(str(generation)).inc(delta)
+
+
+class _ProcessTreeCollector(Collector):
+    """The ``process_*`` families of a gateway made of several processes: this one and its
+    workers. CPU time, memory and open descriptors add up (what the gateway uses, as one
+    process would report it); the descriptor limit is the lowest, the start time the
+    earliest (this process's)."""
+
+    _LOWEST = frozenset({"process_max_fds", "process_start_time_seconds"})
+
+    def __init__(self, pids: Callable[[], Iterable[int]]) -> None:
+        self._pids = pids
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        merged: dict[str, Metric] = {}
+        for pid in ["self", *map(str, self._pids())]:
+            # registry=None: a collector used here, never registered anywhere.
+            read = prometheus_client.ProcessCollector(pid=_constant(pid), registry=None)
+            for family in read.collect():  # a process gone meanwhile yields nothing
+                found = merged.get(family.name)
+                if found is None:
+                    merged[family.name] = family
+                    continue
+                old, new = found.samples[0], family.samples[0]
+                if family.name in self._LOWEST:
+                    value = min(old.value, new.value)
+                else:
+                    value = old.value + new.value
+                found.samples[0] = old._replace(value=value)
+        yield from merged.values()
 
 
 class _BackendCollector(Collector):
@@ -281,37 +460,44 @@ class _BackendCollector(Collector):
     def add_breaker(self, backend: str, state: Callable[[], str]) -> None:
         self._breakers[backend] = state
 
+    def read(self) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+        """({backend: pool gauge values} for backends with a pool, {backend: breaker
+        state value})."""
+        pools = {}
+        for backend, read in self._pools.items():
+            stats = read()
+            if stats is None:
+                continue  # a backend without a pool (memory, file, sqlite) exports none
+            pools[backend] = {
+                "connections": stats.size,
+                "connections_in_use": stats.in_use,
+                "connections_idle": stats.idle,
+                "connections_max": stats.max_size,
+                "waiting": stats.waiting,
+            }
+        breakers = {
+            backend: BREAKER_STATES.get(state(), 2) for backend, state in self._breakers.items()
+        }
+        return pools, breakers
+
     def describe(self) -> Iterable[Metric]:
         # Names are fixed; an empty description keeps the registry from calling collect()
         # (and the backends) at registration time.
         return []
 
     def collect(self) -> Iterator[Metric]:
+        pools, breakers = self.read()
         families = {
             key: GaugeMetricFamily(f"checkpoint_gateway_pool_{key}", text, labels=["backend"])
-            for key, text in (
-                ("connections", "Connections the backend's pool holds open."),
-                ("connections_in_use", "Pool connections lent to calls."),
-                ("connections_idle", "Pool connections open and free."),
-                ("connections_max", "Connections the pool may open at most."),
-                ("waiting", "Calls waiting for a pool connection."),
-            )
+            for key, text in _POOL_GAUGES
         }
-        for backend, read in self._pools.items():
-            stats = read()
-            if stats is None:
-                continue  # a backend without a pool (memory, file, sqlite) exports none
-            families["connections"].add_metric([backend], stats.size)
-            families["connections_in_use"].add_metric([backend], stats.in_use)
-            families["connections_idle"].add_metric([backend], stats.idle)
-            families["connections_max"].add_metric([backend], stats.max_size)
-            families["waiting"].add_metric([backend], stats.waiting)
+        for backend, values in pools.items():
+            for key, value in values.items():
+                families[key].add_metric([backend], value)
         yield from families.values()
         breaker = GaugeMetricFamily(
-            "checkpoint_gateway_circuit_breaker_state",
-            "Circuit breaker in front of the backend: 0 closed, 1 half-open, 2 open.",
-            labels=["backend"],
+            "checkpoint_gateway_circuit_breaker_state", _BREAKER_HELP, labels=["backend"]
         )
-        for backend, state in self._breakers.items():
-            breaker.add_metric([backend], BREAKER_STATES.get(state(), 2))
+        for backend, value in breakers.items():
+            breaker.add_metric([backend], value)
         yield breaker
