@@ -24,6 +24,7 @@ from typing import Any
 import grpc
 
 from . import __version__, chain, config, logs, tracing, workers
+from . import loop as event_loop
 from .app import SERVICE_NAME, Gateway
 from .backends import Backend, BackendURLError, Retention, mask_url, open_backend
 from .instrumented import RpcObserver
@@ -232,8 +233,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     announce=lambda port: _announce(settings, port),
                 )
             )
-        asyncio.run(
-            serve(settings, telemetry, worker) if args.command == "serve" else migrate(settings)
+        try:
+            event_loop.resolve(settings.event_loop)
+        except ValueError as exc:
+            print(f"checkpoint-gateway: error: --event-loop: {exc}", file=sys.stderr)
+            return 2
+        event_loop.run(
+            lambda: (
+                serve(settings, telemetry, worker) if args.command == "serve" else migrate(settings)
+            ),
+            settings.event_loop,
         )
     except BackendURLError as exc:
         print(
