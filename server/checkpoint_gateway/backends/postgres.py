@@ -2,12 +2,32 @@
 
 Concurrency. There is no lock in this process: every call takes its own connection from
 the pool, so calls run in parallel up to ``max_size`` and queue for ``timeout`` seconds
-beyond that (then ``ResourceExhausted``). A save serializes with the other saves of its
-lineage (in any replica) on a transaction-scoped advisory lock keyed by a hash of the
-store's tables and the lineage, then reads the latest version and inserts the next one.
-So versions are unique and gap-free without retry loops, and a unique violation cannot
-happen; different lineages never wait for each other (except on a 64-bit hash collision,
-which only costs a wait).
+beyond that (then ``ResourceExhausted``). Saves are stored in batches by the function
+``<prefix>save_many``, one statement, so one round trip and one commit per batch. A
+``save_many`` call is one batch; with ``coalesce_saves`` (the default) the single saves
+that arrive in one event-loop iteration, from any RPC, are one batch (at most
+``max_batch``; see ``_batch.Coalescer``); without it each single save is a batch of one.
+Batches run concurrently, each on a connection of its own.
+
+A batch first takes a transaction-scoped advisory lock per lineage, keyed by a hash of
+the store's tables and the lineage (the key a save of an older replica takes alone), all
+of them in ascending key order, so that two batches never wait for each other in a
+cycle. Under the locks no other save can move a lineage's latest version, so the
+function decides every item in order exactly as a save alone would: expired rows of the
+lineage deleted, an existing id answered with its row, compare-and-set checked against
+the latest version, else version ``latest + 1`` (items of one lineage get consecutive
+versions in batch order). It reads with primary-key and version-index probes, decides in
+memory, then inserts the stored items in one statement and prunes each lineage once, to
+the rows pruning after every save would have left. Versions are unique and gap-free
+without retry loops; different lineages never wait for each other (except on a 64-bit
+hash collision, which only costs a wait), and batches sharing a lineage run one after
+the other.
+
+What batching does not change: a caller is answered after its batch committed; an
+item's own failure (``Conflict``) is its alone; a failure of the whole statement (a lost
+connection) reaches every caller of the batch as a retryable error, and nothing of the
+batch is stored. Concurrent saves of one lineage that are not in one batch are ordered
+by the lock, as before.
 
 Schema. Two tables per store (``<prefix>checkpoints``, ``<prefix>writes``) in the
 configured schema. ``UNIQUE (execution_id, namespace, version)`` is the index ``List``
@@ -29,7 +49,9 @@ Migrations. ``MIGRATIONS`` lists the schema changes (position ``i`` is version `
 ``<prefix>migrations`` records each version applied. ``setup()`` applies the missing ones
 in one transaction under an advisory lock derived from schema and prefix, so replicas
 starting together serialize and the later ones find nothing to do. Inside a caller's
-transaction it runs in a savepoint.
+transaction it runs in a savepoint. A replica of an older version keeps working beside a
+newer schema: it applies only the versions it knows, and its saves take the same lineage
+locks as batches do.
 
 Errors. Pool exhaustion (every connection busy) becomes ``ResourceExhausted``; a lost
 connection, a server that cannot be reached (including a pool wait that timed out while
@@ -60,6 +82,8 @@ from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout, TooManyRe
 
 from checkpoint_client import (
     Checkpoint,
+    CheckpointError,
+    Conflict,
     PendingWrite,
     ResourceExhausted,
     Unavailable,
@@ -67,6 +91,7 @@ from checkpoint_client import (
 
 from .. import validation as v
 from ._base import Backend, PoolStats, check_cas, saved_or_conflict
+from ._batch import Coalescer
 
 __all__ = ["MIGRATIONS", "PostgresSettings", "PostgresStore", "migrate"]
 
@@ -105,6 +130,17 @@ class PostgresSettings:
         schema: schema holding the tables; created when missing. Lowercase identifier.
         table_prefix: prefix of the table names, so several stores or applications can
             share a schema. Lowercase identifier.
+        coalesce_saves: run the single saves that arrive in one event-loop iteration (from
+            any RPC) as one batch: one statement and one commit for all of them. A save
+            costs a round trip and a commit (a WAL flush) whether it stores one checkpoint
+            or a hundred, so under load this multiplies throughput, while an unloaded save
+            waits only for the current iteration to end. Each caller still gets its own
+            answer after the commit, so durability, ordering and errors are unchanged; off,
+            every save runs alone (still in one round trip).
+        max_batch: the most saves in one coalesced batch. At 100 a batch of 1 KiB states
+            is a ~100 KiB statement holding its lineage locks for a few milliseconds,
+            while its commit already costs each save 1/100th; the saves beyond it form
+            further batches that run at the same time on other connections.
     """
 
     min_size: int = 1
@@ -119,6 +155,8 @@ class PostgresSettings:
     connect_timeout: float = 10.0
     schema: str = "public"
     table_prefix: str = "checkpoint_"
+    coalesce_saves: bool = True
+    max_batch: int = 100
 
     def __post_init__(self) -> None:
         check_identifier(self.schema, "schema")
@@ -136,6 +174,8 @@ class PostgresSettings:
                 raise ValueError(f"{name} must be positive")
         if self.connect_timeout < 1:
             raise ValueError("connect_timeout must be at least 1 second")
+        if self.max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
 
 
 def check_identifier(value: object, field: str) -> str:
@@ -196,6 +236,205 @@ MIGRATIONS: list[tuple[str, list[LiteralString]]] = [
             """,
         ],
     ),
+    (
+        "save_many: a batch of saves in one statement",
+        [
+            # One call stores a batch in one round trip and one transaction, deciding
+            # every item as a single save would, in order (see _save_many). Lookups are
+            # primary-key and version-index probes (plain statements, so cached plans
+            # stay index scans); the decisions are made in memory; then the stored items
+            # are inserted in one statement and each lineage is pruned once, to what
+            # pruning after each save would leave. OUT columns are prefixed (r_) so that
+            # they never shadow the table's columns.
+            """
+            CREATE FUNCTION {save_many}(
+                p_locks bigint[],
+                p_cutoff timestamptz,
+                p_keep bigint,
+                p_leids text[],
+                p_lnss text[],
+                p_lineage integer[],
+                p_prev integer[],
+                p_cids text[],
+                p_expected bigint[],
+                p_parent_ids text[],
+                p_nodes text[],
+                p_next_nodes text[],
+                p_next_counts integer[],
+                p_content_types text[],
+                p_states bytea[],
+                p_metadata_texts text[],
+                p_metadatas jsonb[],
+                p_created_ats timestamptz[]
+            ) RETURNS TABLE (
+                r_item integer,
+                r_outcome text,
+                r_latest bigint,
+                r_source integer,
+                r_checkpoint_id text,
+                r_version bigint,
+                r_parent_id text,
+                r_node text,
+                r_next_nodes text[],
+                r_content_type text,
+                r_state bytea,
+                r_metadata_text text,
+                r_created_at timestamptz
+            )
+            LANGUAGE plpgsql
+            AS $save_many$
+            DECLARE
+                -- Per lineage (p_leids order):
+                v_latest bigint[];      -- its latest version so far (NULL: not read yet)
+                v_count integer[];      -- items of the batch stored in it so far
+                -- Per item:
+                v_found {checkpoints}[];  -- the row of its id from before the batch
+                v_newer bigint[];       -- rows newer than that one (at most p_keep)
+                v_outcome text[];       -- s(tored), b(atch row), d(b row), c(as lost)
+                v_source integer[];     -- the item holding the row of its id after it
+                v_pos integer[];        -- stored: v_count of its lineage right after it
+                v_version bigint[];     -- stored: its version
+                v_off integer[];        -- where its next nodes start in p_next_nodes
+                v_stored integer[] := '{{}}';
+                v_row {checkpoints};
+                v_key bigint;
+                v_next integer := 0;
+                v_l integer;
+                v_src integer;
+                v_kind text;            -- the row of the item's id: n(one), d(b), b(atch)
+            BEGIN
+                -- Every lock of the batch first, in ascending order (the caller sorts
+                -- them), so batches never wait for each other in a cycle; a single save
+                -- of an older replica takes one of them.
+                FOREACH v_key IN ARRAY p_locks LOOP
+                    PERFORM pg_advisory_xact_lock(v_key);
+                END LOOP;
+                FOR l IN 1 .. cardinality(p_leids) LOOP
+                    IF p_cutoff IS NOT NULL THEN
+                        DELETE FROM {checkpoints} AS c
+                        WHERE c.execution_id = p_leids[l] AND c.namespace = p_lnss[l]
+                        AND c.created_at < p_cutoff;
+                    END IF;
+                    v_latest[l] := coalesce((
+                        SELECT max(c.version) FROM {checkpoints} AS c
+                        WHERE c.execution_id = p_leids[l] AND c.namespace = p_lnss[l]), 0);
+                    v_count[l] := 0;
+                END LOOP;
+                FOR i IN 1 .. cardinality(p_cids) LOOP
+                    v_l := p_lineage[i];
+                    v_off[i] := v_next;
+                    v_next := v_next + p_next_counts[i];
+                    r_item := i;
+                    r_latest := v_latest[v_l];
+                    r_source := NULL;
+                    -- The row of this id: as the previous item with the id left it, or
+                    -- as it was before the batch.
+                    IF p_prev[i] IS NOT NULL THEN
+                        v_src := v_source[p_prev[i]];
+                        v_kind := CASE WHEN v_src IS NULL THEN 'n'
+                            WHEN v_outcome[v_src] = 's' THEN 'b' ELSE 'd' END;
+                    ELSE
+                        SELECT * INTO v_row FROM {checkpoints} AS c
+                        WHERE c.execution_id = p_leids[v_l] AND c.namespace = p_lnss[v_l]
+                        AND c.checkpoint_id = p_cids[i];
+                        IF FOUND THEN
+                            v_src := i;
+                            v_kind := 'd';
+                            v_found[i] := v_row;
+                            IF p_keep IS NOT NULL THEN
+                                v_newer[i] := (SELECT count(*) FROM (
+                                    SELECT FROM {checkpoints} AS c
+                                    WHERE c.execution_id = p_leids[v_l]
+                                    AND c.namespace = p_lnss[v_l]
+                                    AND c.version > v_row.version LIMIT p_keep) AS newer);
+                            END IF;
+                        ELSE
+                            v_src := NULL;
+                            v_kind := 'n';
+                        END IF;
+                    END IF;
+                    -- Still there? A row goes once p_keep newer rows exist: at the save
+                    -- that makes it surplus.
+                    IF v_kind <> 'n' AND (p_keep IS NULL OR CASE v_kind
+                        WHEN 'd' THEN v_count[v_l] = 0
+                            OR v_newer[v_src] + v_count[v_l] < p_keep
+                        ELSE v_count[v_l] - v_pos[v_src] < p_keep END)
+                    THEN
+                        v_outcome[i] := v_kind;
+                        v_source[i] := v_src;
+                        IF v_kind = 'b' THEN
+                            r_source := v_src;
+                        END IF;
+                    ELSIF p_expected[i] IS NULL OR p_expected[i] = v_latest[v_l] THEN
+                        v_latest[v_l] := v_latest[v_l] + 1;
+                        v_count[v_l] := v_count[v_l] + 1;
+                        v_outcome[i] := 's';
+                        v_source[i] := i;
+                        v_pos[i] := v_count[v_l];
+                        v_version[i] := v_latest[v_l];
+                        v_stored := v_stored || i;
+                    ELSE
+                        v_outcome[i] := 'c';
+                    END IF;
+                    r_outcome := v_outcome[i];
+                    IF r_outcome = 'd' THEN
+                        v_row := v_found[v_src];
+                        r_checkpoint_id := v_row.checkpoint_id;
+                        r_version := v_row.version;
+                        r_parent_id := v_row.parent_id;
+                        r_node := v_row.node;
+                        r_next_nodes := v_row.next_nodes;
+                        r_content_type := v_row.content_type;
+                        r_state := v_row.state;
+                        r_metadata_text := v_row.metadata_text;
+                        r_created_at := v_row.created_at;
+                        RETURN NEXT;
+                        r_checkpoint_id := NULL;
+                        r_version := NULL;
+                        r_parent_id := NULL;
+                        r_node := NULL;
+                        r_next_nodes := NULL;
+                        r_content_type := NULL;
+                        r_state := NULL;
+                        r_metadata_text := NULL;
+                        r_created_at := NULL;
+                    ELSE
+                        RETURN NEXT;
+                    END IF;
+                END LOOP;
+                -- The answers are out (rows found before the batch included); now
+                -- what pruning after each save would leave: the newest p_keep rows of
+                -- each lineage the batch saved to, its own items counted. The rows from
+                -- before the batch go first (an id saved again after its row was pruned
+                -- must not collide with it); items pruned within the batch are never
+                -- inserted.
+                IF p_keep IS NOT NULL THEN
+                    FOR l IN 1 .. cardinality(p_leids) LOOP
+                        CONTINUE WHEN v_count[l] = 0;
+                        DELETE FROM {checkpoints} AS c
+                        WHERE c.execution_id = p_leids[l] AND c.namespace = p_lnss[l]
+                        AND c.version <= (
+                            SELECT d.version FROM {checkpoints} AS d
+                            WHERE d.execution_id = p_leids[l] AND d.namespace = p_lnss[l]
+                            ORDER BY d.version DESC
+                            LIMIT 1 OFFSET greatest(p_keep - v_count[l], 0));
+                    END LOOP;
+                END IF;
+                INSERT INTO {checkpoints} (execution_id, namespace, checkpoint_id, version,
+                    parent_id, node, next_nodes, content_type, state, metadata,
+                    metadata_text, created_at)
+                SELECT p_leids[p_lineage[s.i]], p_lnss[p_lineage[s.i]], p_cids[s.i],
+                    v_version[s.i], p_parent_ids[s.i], p_nodes[s.i],
+                    p_next_nodes[v_off[s.i] + 1 : v_off[s.i] + p_next_counts[s.i]],
+                    p_content_types[s.i], p_states[s.i], p_metadatas[s.i],
+                    p_metadata_texts[s.i], p_created_ats[s.i]
+                FROM unnest(v_stored) AS s (i)
+                WHERE p_keep IS NULL OR v_count[p_lineage[s.i]] - v_pos[s.i] < p_keep;
+            END
+            $save_many$
+            """,
+        ],
+    ),
 ]
 
 
@@ -206,6 +445,7 @@ def _names(schema: str, prefix: str) -> dict[str, sql.Composable]:
         "checkpoints": sql.Identifier(schema, prefix + "checkpoints"),
         "writes": sql.Identifier(schema, prefix + "writes"),
         "migrations": sql.Identifier(schema, prefix + "migrations"),
+        "save_many": sql.Identifier(schema, prefix + "save_many"),
         "cp_pkey": sql.Identifier(prefix + "checkpoints_pkey"),
         "cp_version": sql.Identifier(prefix + "checkpoints_version"),
         "cp_metadata": sql.Identifier(prefix + "checkpoints_metadata"),
@@ -371,6 +611,15 @@ class PostgresStore(Backend):
             pool.conninfo if isinstance(pool.conninfo, str) else ""
         )
         self._queries: dict[tuple[Any, ...], sql.Composed] = {}
+        self._coalescer: Coalescer[tuple[Checkpoint, int | None], Checkpoint] | None = None
+        if self.settings.coalesce_saves:
+            self._coalescer = Coalescer(
+                self._save_many,
+                max_batch=self.settings.max_batch,
+                # Big states go in smaller batches: one statement stays a few MiB.
+                weigh=lambda item: len(item[0].state_bytes),
+                max_batch_bytes=8 * 1024 * 1024,
+            )
 
     @classmethod
     async def open(
@@ -448,7 +697,10 @@ class PostgresStore(Backend):
             return await migrate(pooled, self.settings.schema, self.settings.table_prefix)
 
     async def close(self) -> None:
-        """Close the pool (waiting for connections in use). Idempotent."""
+        """Finish the batches of saves in flight, then close the pool (waiting for
+        connections in use). Idempotent."""
+        if self._coalescer is not None:
+            await self._coalescer.close()
         await self._pool.close()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -530,88 +782,108 @@ class PostgresStore(Backend):
     # -- primitives -------------------------------------------------------------------------
 
     async def _save(self, checkpoint: Checkpoint, expected_version: int | None) -> Checkpoint:
+        if self._coalescer is not None:
+            return await self._coalescer.submit((checkpoint, expected_version))
+        (result,) = await self._save_many([(checkpoint, expected_version)])
+        if isinstance(result, CheckpointError):
+            raise result
+        return result
+
+    async def _save_many(
+        self, items: builtins.list[tuple[Checkpoint, int | None]]
+    ) -> builtins.list[Checkpoint | CheckpointError]:
+        """Store the batch with one call of ``{save_many}``: one round trip, one commit.
+
+        The function decides every item as a single save would, in order, and answers
+        what the decision rests on; the checks themselves are made here, with the rules
+        every backend shares: an id already stored comes back (``r_outcome`` ``d``: a row
+        from before the batch; ``b``: an earlier item of the batch) for
+        ``saved_or_conflict``, a compare-and-set it did not store (``c``) for
+        ``check_cas`` with the latest version it saw, and a stored item (``s``) got that
+        version plus one.
+        """
+        schema, prefix = self.settings.schema, self.settings.table_prefix
+        lineages: dict[tuple[str, str], int] = {}  # numbered from 1 as they first appear
+        last_of_id: dict[tuple[str, str, str], int] = {}
+        numbers: builtins.list[int] = []
+        previous: builtins.list[int | None] = []  # the earlier item with the same id
+        for i, (cp, _) in enumerate(items, start=1):
+            lineage = (cp.execution_id, cp.namespace)
+            numbers.append(lineages.setdefault(lineage, len(lineages) + 1))
+            previous.append(last_of_id.get((*lineage, cp.checkpoint_id)))
+            last_of_id[(*lineage, cp.checkpoint_id)] = i
+        created = [self.now() for _ in items]
+        params = {
+            # The keys a single save of each lineage takes (so that saves of older
+            # replicas serialize with batches too), distinct and ascending: the function
+            # takes them in this order, which keeps concurrent batches from deadlocking.
+            "locks": sorted({_lock_key(schema, prefix, e, n) for e, n in lineages}),
+            "cutoff": self.expired_before(),
+            "keep": self.retention.max_checkpoints,
+            "leids": [e for e, _ in lineages],
+            "lnss": [n for _, n in lineages],
+            "lineage": numbers,
+            "prev": previous,
+            "cids": [cp.checkpoint_id for cp, _ in items],
+            "expected": [expected for _, expected in items],
+            "parent_ids": [cp.parent_id for cp, _ in items],
+            "nodes": [cp.node for cp, _ in items],
+            "next_nodes": [node for cp, _ in items for node in cp.next_nodes],
+            "next_counts": [len(cp.next_nodes) for cp, _ in items],
+            "content_types": [cp.content_type for cp, _ in items],
+            "states": [cp.state_bytes for cp, _ in items],
+            "metadata_texts": [cp.metadata_json().decode() for cp, _ in items],
+            "metadatas": [Jsonb(_filterable(cp.metadata)) for cp, _ in items],
+            "created_ats": created,
+        }
+        # Binary parameters: no escaping of every state into text.
+        query = self._sql(
+            "SELECT * FROM {save_many}(%(locks)b::int8[], %(cutoff)b::timestamptz, "
+            "%(keep)b::int8, %(leids)b::text[], %(lnss)b::text[], %(lineage)b::int4[], "
+            "%(prev)b::int4[], %(cids)b::text[], %(expected)b::int8[], "
+            "%(parent_ids)b::text[], %(nodes)b::text[], %(next_nodes)b::text[], "
+            "%(next_counts)b::int4[], %(content_types)b::text[], %(states)b::bytea[], "
+            "%(metadata_texts)b::text[], %(metadatas)b::jsonb[], "
+            "%(created_ats)b::timestamptz[]) ORDER BY r_item"
+        )
         async with self._connection() as conn:
             try:
-                return await self._save_on(conn, checkpoint, expected_version)
+                if conn.autocommit:  # the statement is its own transaction
+                    rows = await (await conn.execute(query, params, binary=True)).fetchall()
+                else:
+                    async with conn.transaction():
+                        cur = await conn.execute(query, params, binary=True)
+                        rows = await cur.fetchall()
             except psycopg.errors.UniqueViolation as exc:
-                # Only a writer that skips the lineage lock (a foreign tool) can cause
-                # this; nothing was stored, and retrying the call is safe.
+                # Only a writer that skips the lineage locks (a foreign tool) can cause
+                # this; nothing of the batch was stored, and retrying it is safe.
                 raise Unavailable(
-                    f"checkpoint {checkpoint.checkpoint_id!r} was saved concurrently by "
-                    "another writer; safe to retry"
+                    "a checkpoint of the batch was saved concurrently by another writer; "
+                    "safe to retry"
                 ) from exc
-
-    async def _save_on(
-        self, conn: Connection, checkpoint: Checkpoint, expected_version: int | None
-    ) -> Checkpoint:
-        eid, ns, cid = checkpoint.execution_id, checkpoint.namespace, checkpoint.checkpoint_id
-        lineage = {"eid": eid, "ns": ns}
-        async with conn.transaction():
-            key = _lock_key(self.settings.schema, self.settings.table_prefix, eid, ns)
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-            cutoff = self.expired_before()
-            if cutoff is not None:
-                await conn.execute(
-                    self._sql(
-                        "DELETE FROM {checkpoints} WHERE execution_id = %(eid)s "
-                        "AND namespace = %(ns)s AND created_at < %(cutoff)s"
-                    ),
-                    {**lineage, "cutoff": cutoff},
-                )
-            # Under the lock, and each READ COMMITTED statement sees every save that
-            # committed before it: the latest version cannot move until we commit.
-            cur = await conn.execute(
-                self._sql(
-                    "SELECT m.latest, {c_cols} FROM "
-                    "(SELECT coalesce(max(version), 0) AS latest FROM {checkpoints} "
-                    " WHERE execution_id = %(eid)s AND namespace = %(ns)s) AS m "
-                    "LEFT JOIN {checkpoints} AS c ON c.execution_id = %(eid)s "
-                    "AND c.namespace = %(ns)s AND c.checkpoint_id = %(cid)s",
-                    c_cols=_C_COLUMNS,
-                ),
-                {**lineage, "cid": cid},
-                binary=True,
-            )
-            row = await cur.fetchone()
-            assert row is not None  # the aggregate always yields a row
-            latest: int = row[0]
-            if row[1] is not None:
-                return saved_or_conflict(checkpoint, _checkpoint(eid, ns, row[1:]))
-            check_cas(checkpoint, expected_version, latest)
-            saved = checkpoint.replace(version=latest + 1, created_at=self.now())
-            await conn.execute(
-                self._sql(
-                    "INSERT INTO {checkpoints} (execution_id, namespace, {cols}, metadata) "
-                    "VALUES (%(eid)s, %(ns)s, %(cid)s, %(version)s, %(parent_id)s, "
-                    "%(node)s, %(next_nodes)s, %(content_type)s, %(state)s, %(metadata_text)s, "
-                    "%(created_at)s, %(metadata)s)"
-                ),
-                {
-                    **lineage,
-                    "cid": cid,
-                    "version": saved.version,
-                    "parent_id": saved.parent_id,
-                    "node": saved.node,
-                    "next_nodes": list(saved.next_nodes),
-                    "content_type": saved.content_type,
-                    "state": saved.state_bytes,
-                    "metadata_text": saved.metadata_json().decode(),
-                    "created_at": saved.created_at,
-                    "metadata": Jsonb(_filterable(saved.metadata)),
-                },
-            )
-            keep = self.retention.max_checkpoints
-            if keep is not None and saved.version > keep:
-                await conn.execute(
-                    self._sql(
-                        "DELETE FROM {checkpoints} WHERE execution_id = %(eid)s "
-                        "AND namespace = %(ns)s AND version <= ("
-                        " SELECT version FROM {checkpoints} WHERE execution_id = %(eid)s "
-                        " AND namespace = %(ns)s ORDER BY version DESC LIMIT 1 OFFSET %(keep)s)"
-                    ),
-                    {**lineage, "keep": keep},
-                )
-        return saved
+        if [row[0] for row in rows] != list(range(1, len(items) + 1)):
+            raise RuntimeError(f"{len(items)} saves answered with {len(rows)} rows")
+        out: builtins.list[Checkpoint | CheckpointError] = []
+        for (checkpoint, expected), at, row in zip(items, created, rows, strict=True):
+            outcome, latest, source = row[1], row[2], row[3]
+            try:
+                if outcome == "s":
+                    out.append(checkpoint.replace(version=latest + 1, created_at=at))
+                elif outcome == "b":
+                    stored = out[source - 1]
+                    assert isinstance(stored, Checkpoint)  # the function's 's' answer
+                    out.append(saved_or_conflict(checkpoint, stored))
+                elif outcome == "d":
+                    found = _checkpoint(checkpoint.execution_id, checkpoint.namespace, row[4:])
+                    out.append(saved_or_conflict(checkpoint, found))
+                else:
+                    check_cas(checkpoint, expected, latest)
+                    raise RuntimeError(
+                        f"save_many lost a compare-and-set it should not have ({outcome!r})"
+                    )
+            except Conflict as exc:
+                out.append(exc)
+        return out
 
     async def _load(
         self, execution_id: str, namespace: str, checkpoint_id: str
