@@ -28,6 +28,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
+from checkpoint_gateway import loop as event_loop
 
 MAX_MESSAGE_BYTES = 33 * 1024 * 1024  # the gateway's default (2 x 16 MiB states + 1 MiB)
 
@@ -118,8 +119,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--listen", default="127.0.0.1:0")
     parser.add_argument("--state-bytes", type=int, default=1024)
+    parser.add_argument(
+        "--event-loop",
+        default="auto",
+        choices=event_loop.CHOICES,
+        help="the same choice as the gateway's (auto: uvloop when installed), so the "
+        "ceiling runs on the loop the gateway runs on",
+    )
     args = parser.parse_args()
-    asyncio.run(serve(args.listen, args.state_bytes))
+    event_loop.run(lambda: serve(args.listen, args.state_bytes), args.event_loop)
     sys.exit(0)
 
 
