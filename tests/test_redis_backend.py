@@ -423,6 +423,27 @@ async def test_unreachable_server_is_unavailable_without_leaking_the_password(
     assert "s3cr3t-pw" not in str(caught.value)
 
 
+async def test_a_server_that_never_answers_is_unavailable_after_socket_timeout() -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # reads nothing, answers nothing
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(Unavailable, match=r"did not answer within socket_timeout=0.3s"):
+            await open_backend(
+                f"redis://127.0.0.1:{port}/0", settings=RedisSettings(socket_timeout=0.3)
+            )
+        assert accepted, "the store never connected"
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
 async def test_wrong_password_is_unavailable_without_leaking_it(redis_url: str) -> None:
     parts = urlsplit(redis_url)
     host = parts.netloc.rpartition("@")[2]

@@ -91,9 +91,10 @@ class RedisSettings:
     together stay far below Redis's default ``maxclients`` of 10000."""
 
     socket_timeout: float = 5.0
-    """Seconds to wait for a reply. 5: the largest reply (a page of 16 MiB states) or a
-    big Clear still fits, while a hung server becomes ``Unavailable`` well within a
-    caller's usual deadline instead of hanging the call."""
+    """Seconds a call may wait for Redis. On plain Redis that bounds the whole call (its
+    round trips together, one timer per call); on a cluster, each reply. 5: the largest
+    reply (a page of 16 MiB states) or a big Clear still fits, while a hung server becomes
+    ``Unavailable`` well within a caller's usual deadline instead of hanging the call."""
 
     socket_connect_timeout: float = 2.0
     """Seconds to wait for a TCP (and TLS) connect. 2: connects take milliseconds inside a
@@ -396,6 +397,9 @@ class RedisStore(Backend):
         self._client: RedisClient = client
         self._owns_client = False
         self._closed = False
+        # Set by ``open`` on plain Redis, whose connections then have no timeout of their
+        # own: each call (every round trip it makes) gets this many seconds.
+        self._call_timeout: float | None = None
         self._secret: str | None = None
         # RedisCluster fails at once when a node's pool is full instead of waiting; a gate
         # of max_connections calls gives cluster callers the same bounded wait as the
@@ -453,7 +457,9 @@ class RedisStore(Backend):
                     url,
                     max_connections=settings.max_connections,
                     timeout=settings.pool_timeout,
-                    socket_timeout=settings.socket_timeout,
+                    # The store bounds each call itself (``_run``): one timer per call
+                    # instead of redis-py's task per write and timer per reply.
+                    socket_timeout=None,
                     socket_connect_timeout=settings.socket_connect_timeout,
                     socket_keepalive=settings.socket_keepalive,
                     health_check_interval=settings.health_check_interval,
@@ -467,6 +473,8 @@ class RedisStore(Backend):
         store = cls(client, settings=settings, **kwargs)
         store._owns_client = True
         store._secret = secret
+        if not isinstance(client, RedisCluster):
+            store._call_timeout = settings.socket_timeout
         try:
             await store._run(lambda: _ping(client))
         except BaseException:
@@ -523,10 +531,16 @@ class RedisStore(Backend):
     async def _run(self, call: Callable[[], Awaitable[T]]) -> T:
         """Run one Redis round trip, translating redis-py's errors to the store's."""
         try:
-            async with self._slot():
+            async with self._slot(), asyncio.timeout(self._call_timeout):
                 return await call()
         except CheckpointError:
             raise
+        except TimeoutError as exc:
+            # Ours (a cancellation from outside, such as the caller's deadline, passes
+            # through as CancelledError); the connection was dropped mid-call.
+            raise Unavailable(
+                f"Redis did not answer within socket_timeout={self.settings.socket_timeout}s"
+            ) from exc
         except (_PoolTimeout, rx.MaxConnectionsError) as exc:
             raise ResourceExhausted(self._exhausted_message()) from exc
         except rx.OutOfMemoryError as exc:
