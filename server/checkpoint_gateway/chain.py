@@ -1,7 +1,7 @@
 """The store chain the gateway serves from, outermost first::
 
     servicer -> instrumented (metrics, span per call) -> resilient (retries, breaker,
-    deadline) -> instrumented attempts (span and timing per backend attempt) -> backend
+    deadline; an attempt observer times and traces each try inline) -> backend
 
 Every layer is a ``CheckpointStore``, so each is testable alone and this is composition.
 """
@@ -14,7 +14,7 @@ from checkpoint_client import CheckpointStore
 
 from .backends import Backend
 from .config import Settings
-from .instrumented import InstrumentedAttempts, InstrumentedStore
+from .instrumented import AttemptObserver, InstrumentedStore
 from .resilience import CircuitBreaker, ResilientStore, RetryPolicy
 
 if TYPE_CHECKING:
@@ -38,11 +38,8 @@ def build(
         tracer: make spans with this.
     """
     observed = metrics is not None or tracer is not None
-    inner: CheckpointStore = backend
-    if observed:
-        inner = InstrumentedAttempts(backend, backend=backend.name, metrics=metrics, tracer=tracer)
     resilient = ResilientStore(
-        inner,
+        backend,
         policy=RetryPolicy(
             max_attempts=settings.retry_max_attempts,
             initial_backoff=settings.retry_initial_backoff,
@@ -54,6 +51,11 @@ def build(
         ),
         call_timeout=settings.deadline_seconds,
         name=backend.name,
+        observer=(
+            AttemptObserver(backend=backend.name, metrics=metrics, tracer=tracer)
+            if observed
+            else None
+        ),
     )
     if not observed:
         return resilient

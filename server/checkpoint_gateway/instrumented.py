@@ -1,8 +1,9 @@
 """The observed layers of the store chain, and the gRPC interceptor that observes calls.
 
 ``InstrumentedStore`` wraps the resilient layer: one span and one set of measurements per
-store operation, retries included. ``InstrumentedAttempts`` wraps the backend itself: one
-span and one set of measurements per attempt, so retries are visible (see ``chain``).
+store operation, retries included. ``AttemptObserver`` is entered by the resilient layer
+around each attempt at the backend: one span and one set of measurements per attempt, so
+retries are visible (see ``chain``), without a layer (and its coroutines) of its own.
 ``RpcObserver`` is a gRPC server interceptor: the ``grpc_server_*`` families and one log
 line per failed request, with the trace id when tracing is on.
 
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, ClassVar, TypeVar
+from types import TracebackType
+from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
@@ -37,7 +40,7 @@ from .app import HEALTH_PROBE_EXECUTION
 from .layer import StoreLayer
 from .metrics import SERVER_ERROR_CODES, Metrics, code_name
 
-__all__ = ["InstrumentedAttempts", "InstrumentedStore", "RpcObserver", "outcome_of"]
+__all__ = ["AttemptObserver", "InstrumentedStore", "RpcObserver", "outcome_of"]
 
 T = TypeVar("T")
 
@@ -118,29 +121,18 @@ class _Measured:
         return found
 
 
-class _ObservedLayer(StoreLayer):
-    """What both instrumented layers do to a call: a span, a counter and a histogram.
+class _Observer:
+    """What observing a call means: a span, a counter and a histogram (either may be off)."""
 
-    Subclasses say which span (``_span``), and may add to a call (``_starting``, and an
-    in-flight gauge from ``_in_flight_gauge``).
-    """
-
-    _per_attempt: ClassVar[bool]
-
-    def __init__(
-        self,
-        inner: CheckpointStore,
-        *,
-        backend: str,
-        metrics: Metrics | None = None,
-        tracer: Tracer | None = None,
-    ) -> None:
-        super().__init__(inner)
+    def __init__(self, *, backend: str, metrics: Metrics | None, tracer: Tracer | None) -> None:
         self._backend = backend
         self._metrics = metrics
         self._tracer = tracer
-        if metrics is not None:
-            self._measured = _Measured(metrics, backend, attempts=self._per_attempt)
+        self._measured = (
+            None
+            if metrics is None
+            else _Measured(metrics, backend, attempts=isinstance(self, AttemptObserver))
+        )
         # Label children cached by (family, operation): .labels() costs a lookup per call.
         self._children: dict[tuple[str, str], Any] = {}
 
@@ -151,62 +143,18 @@ class _ObservedLayer(StoreLayer):
             self._children[(family, operation)] = child
         return child
 
-    def _span(self, operation: str, execution_id: str) -> tuple[str, SpanKind, dict[str, Any]]:
-        raise NotImplementedError
-
-    def _starting(self, operation: str) -> None:
-        """Called once per observed call, before it runs."""
-
-    def _in_flight_gauge(self, operation: str) -> Any:
-        """The gauge of calls in flight for ``operation``, or None."""
-        return None
-
-    async def _call(self, operation: str, execution_id: str, call: Callable[[], Awaitable[T]]) -> T:
-        if execution_id == HEALTH_PROBE_EXECUTION:
-            # The gateway's own health probe (every second) is not a request: counted, it
-            # would swamp the latest/NotFound series; traced, it would be a root span each.
-            return await call()
-        self._starting(operation)
-        if self._tracer is None:
-            return await self._measure(operation, call())
-        name, kind, attributes = self._span(operation, execution_id)
-        with self._tracer.start_as_current_span(
-            name,
-            kind=kind,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                return await self._measure(operation, call())
-            except BaseException as exc:
-                _record_failure(span, exc, _outcome(exc))
-                raise
-
-    async def _measure(self, operation: str, call: Awaitable[T]) -> T:
-        if self._metrics is None:
-            return await call
-        gauge = self._in_flight_gauge(operation)
-        if gauge is not None:
-            gauge.inc()
-        outcome = "OK"
-        start = _perf()
-        try:
-            return await call
-        except BaseException as exc:
-            outcome = _outcome(exc)
-            raise
-        finally:
-            elapsed = _perf() - start
-            if gauge is not None:
-                gauge.dec()
-            counter, histogram = self._measured.pair(operation, outcome)
-            counter.inc()
-            histogram.observe(elapsed, _exemplar() if self._tracer is not None else None)
+    def _record(self, operation: str, outcome: str, elapsed: float) -> None:
+        assert self._measured is not None
+        counter, histogram = self._measured.pair(operation, outcome)
+        counter.inc()
+        histogram.observe(elapsed, _exemplar() if self._tracer is not None else None)
 
 
-class InstrumentedStore(_ObservedLayer):
+class InstrumentedStore(_Observer, StoreLayer):
     """A ``CheckpointStore`` that measures and traces each operation of ``inner``.
+
+    One span, one count and one duration per operation, its retries included, plus the
+    calls in flight and the state bytes saved and read.
 
     Args:
         inner: the store to observe (the resilient layer, in the gateway).
@@ -215,22 +163,54 @@ class InstrumentedStore(_ObservedLayer):
         tracer: where to make spans; None for no spans.
     """
 
-    _per_attempt = False
+    def __init__(
+        self,
+        inner: CheckpointStore,
+        *,
+        backend: str,
+        metrics: Metrics | None = None,
+        tracer: Tracer | None = None,
+    ) -> None:
+        StoreLayer.__init__(self, inner)
+        _Observer.__init__(self, backend=backend, metrics=metrics, tracer=tracer)
 
-    def _span(self, operation: str, execution_id: str) -> tuple[str, SpanKind, dict[str, Any]]:
-        return (
-            f"checkpoint.{operation}",
-            SpanKind.INTERNAL,
-            {
-                "checkpoint_gateway.operation": operation,
-                "checkpoint_gateway.backend": self._backend,
-                # Ids are fine on a span (one trace each); never on a metric label.
-                "checkpoint_gateway.execution_id": execution_id,
-            },
-        )
-
-    def _in_flight_gauge(self, operation: str) -> Any:
-        return self._child("in_flight", operation, operation, self._backend)
+    async def _call(self, operation: str, execution_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        if execution_id == HEALTH_PROBE_EXECUTION:
+            # The gateway's own health probe (every second) is not a request: counted, it
+            # would swamp the latest/NotFound series; traced, it would be a root span each.
+            return await call()
+        span = None
+        if self._tracer is not None:
+            span = self._tracer.start_as_current_span(
+                f"checkpoint.{operation}",
+                kind=SpanKind.INTERNAL,
+                attributes={
+                    "checkpoint_gateway.operation": operation,
+                    "checkpoint_gateway.backend": self._backend,
+                    # Ids are fine on a span (one trace each); never on a metric label.
+                    "checkpoint_gateway.execution_id": execution_id,
+                },
+                record_exception=False,
+                set_status_on_exception=False,
+            )
+        measured = self._measured is not None
+        gauge = self._child("in_flight", operation, operation, self._backend) if measured else None
+        with span if span is not None else _NO_SPAN as current:
+            if gauge is not None:
+                gauge.inc()
+            outcome = "OK"
+            start = _perf()
+            try:
+                return await call()
+            except BaseException as exc:
+                outcome = _outcome(exc)
+                if current is not None:
+                    _record_failure(current, exc, outcome)
+                raise
+            finally:
+                if gauge is not None:
+                    gauge.dec()
+                    self._record(operation, outcome, _perf() - start)
 
     def _observe_bytes(self, operation: str, size: int) -> None:
         if self._metrics is not None:
@@ -267,36 +247,86 @@ class InstrumentedStore(_ObservedLayer):
         return found
 
 
-class InstrumentedAttempts(_ObservedLayer):
-    """A ``CheckpointStore`` that measures and traces each call to a backend: an attempt.
+class AttemptObserver(_Observer):
+    """Measures and traces each attempt the resilient layer makes at a backend call.
 
-    The attempt number comes from ``context.attempt``, which the resilient layer above
-    sets before each try; attempt 2 and later count as retries.
+    ``ResilientStore`` enters ``attempt(...)`` around every try, inline (no layer of its
+    own, so observing costs no extra coroutine per call): a span per attempt with its
+    number, a count and a duration per attempt, and attempts 2 and later counted as
+    retries.
 
     Args:
-        inner: the backend.
         backend: the ``backend`` label value and ``db.system.name`` (``Backend.name``,
             which uses the semantic conventions' names: postgresql, redis, sqlite).
         metrics: where to count; None for no metrics.
         tracer: where to make spans; None for no spans.
     """
 
-    _per_attempt = True
+    def attempt(self, operation: str, execution_id: str, number: int) -> _AttemptScope:
+        """A context manager around one attempt (a no-op for the health probe)."""
+        return _AttemptScope(self, operation, execution_id, number)
 
-    def _span(self, operation: str, execution_id: str) -> tuple[str, SpanKind, dict[str, Any]]:
-        return (
-            f"{operation} {self._backend}",
-            SpanKind.CLIENT,
-            {
-                "db.system.name": self._backend,
-                "db.operation.name": operation,
-                "checkpoint_gateway.attempt": context.attempt.get(),
-            },
-        )
 
-    def _starting(self, operation: str) -> None:
-        if self._metrics is not None and context.attempt.get() > 1:
-            self._child("retries", operation, self._backend, operation).inc()
+class _AttemptScope:
+    __slots__ = (
+        "_current",
+        "_execution_id",
+        "_number",
+        "_observer",
+        "_operation",
+        "_span",
+        "_start",
+    )
+
+    def __init__(
+        self, observer: AttemptObserver, operation: str, execution_id: str, number: int
+    ) -> None:
+        self._observer = observer
+        self._operation = operation
+        self._execution_id = execution_id
+        self._number = number
+        self._span: Any = None
+        self._current: Any = None
+        self._start = 0.0
+
+    def __enter__(self) -> None:
+        o = self._observer
+        if self._execution_id == HEALTH_PROBE_EXECUTION:
+            return
+        if o._metrics is not None and self._number > 1:
+            o._child("retries", self._operation, o._backend, self._operation).inc()
+        if o._tracer is not None:
+            self._span = o._tracer.start_as_current_span(
+                f"{self._operation} {o._backend}",
+                kind=SpanKind.CLIENT,
+                attributes={
+                    "db.system.name": o._backend,
+                    "db.operation.name": self._operation,
+                    "checkpoint_gateway.attempt": self._number,
+                },
+                record_exception=False,
+                set_status_on_exception=False,
+            )
+            self._current = self._span.__enter__()
+        self._start = _perf()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._execution_id == HEALTH_PROBE_EXECUTION:
+            return
+        o = self._observer
+        elapsed = _perf() - self._start
+        outcome = "OK" if exc is None else _outcome(exc)
+        if self._span is not None:
+            if exc is not None:
+                _record_failure(self._current, exc, outcome)
+            self._span.__exit__(kind, exc, tb)
+        if o._measured is not None:
+            o._record(self._operation, outcome, elapsed)
+
+
+_NO_SPAN = contextlib.nullcontext()
 
 
 # A string: grpc's runtime classes are not generic, only grpc-stubs' are.

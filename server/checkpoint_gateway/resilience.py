@@ -61,8 +61,9 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from checkpoint_client import (
     Checkpoint,
@@ -338,6 +339,17 @@ class CircuitBreaker:
 # -- the store -----------------------------------------------------------------------------
 
 
+class AttemptHook(Protocol):
+    """Observes each attempt (``instrumented.AttemptObserver``: a span, a count, a time)."""
+
+    def attempt(
+        self, operation: str, execution_id: str, number: int
+    ) -> AbstractContextManager[None]: ...
+
+
+_UNOBSERVED: AbstractContextManager[None] = nullcontext()
+
+
 class ResilientStore(StoreLayer):
     """A ``CheckpointStore`` that retries, bounds and short-circuits calls to another.
 
@@ -351,6 +363,7 @@ class ResilientStore(StoreLayer):
         clock: monotonic seconds, the clock of ``context.deadline`` (tests inject one).
         sleep: waits between attempts (tests inject one that records).
         uniform: draws the jitter from [0, 1) (tests inject a fixed one).
+        observer: entered around every attempt (metrics and spans per attempt).
 
     Attributes:
         retries: how many retries were made since the store was built.
@@ -367,8 +380,10 @@ class ResilientStore(StoreLayer):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         uniform: Callable[[], float] = random.random,
+        observer: AttemptHook | None = None,
     ) -> None:
         super().__init__(inner)
+        self._observer = observer
         self.policy = policy or RetryPolicy()
         self.breaker = breaker or CircuitBreaker(clock=clock)
         self.breaker.listeners.append(self._log_transition)
@@ -412,7 +427,7 @@ class ResilientStore(StoreLayer):
         try:
             number = 1
             while True:
-                error = await self._attempt(operation, attempt, number, deadline)
+                error = await self._attempt(operation, execution_id, attempt, number, deadline)
                 if isinstance(error, _Done):
                     return error.value
                 if number >= self.policy.max_attempts:
@@ -439,6 +454,7 @@ class ResilientStore(StoreLayer):
     async def _attempt(
         self,
         operation: str,
+        execution_id: str,
         attempt: Callable[[], Awaitable[_R]],
         number: int,
         deadline: float | None,
@@ -460,9 +476,15 @@ class ResilientStore(StoreLayer):
             raise DeadlineExceeded(f"{operation}: the deadline passed before attempt {number}")
         attempt_token = context.attempt.set(number)
         scope = asyncio.timeout(remaining)
+        observed = (
+            _UNOBSERVED
+            if self._observer is None
+            else self._observer.attempt(operation, execution_id, number)
+        )
         try:
             async with scope:
-                value = await attempt()
+                with observed:
+                    value = await attempt()
         except TimeoutError as exc:
             if not scope.expired():
                 return self._failed(exc)
