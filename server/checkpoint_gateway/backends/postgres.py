@@ -296,6 +296,7 @@ MIGRATIONS: list[tuple[str, list[LiteralString]]] = [
                 v_version bigint[];     -- stored: its version
                 v_off integer[];        -- where its next nodes start in p_next_nodes
                 v_stored integer[] := '{{}}';
+                v_known text[] := '{{}}';  -- ids of the batch already stored (any lineage)
                 v_row {checkpoints};
                 v_key bigint;
                 v_next integer := 0;
@@ -315,10 +316,22 @@ MIGRATIONS: list[tuple[str, list[LiteralString]]] = [
                         WHERE c.execution_id = p_leids[l] AND c.namespace = p_lnss[l]
                         AND c.created_at < p_cutoff;
                     END IF;
+                    -- ORDER BY ... LIMIT 1, not max(): a backward scan of the version
+                    -- index reads one entry whatever the planner's statistics say (with
+                    -- stale ones it aggregated over the whole lineage).
                     v_latest[l] := coalesce((
-                        SELECT max(c.version) FROM {checkpoints} AS c
-                        WHERE c.execution_id = p_leids[l] AND c.namespace = p_lnss[l]), 0);
+                        SELECT c.version FROM {checkpoints} AS c
+                        WHERE c.execution_id = p_leids[l] AND c.namespace = p_lnss[l]
+                        ORDER BY c.version DESC LIMIT 1), 0);
                     v_count[l] := 0;
+                    -- Which of the batch's ids already exist: one query per lineage, so
+                    -- that items with new ids (nearly all) need no lookup of their own.
+                    -- (With stale statistics the planner may walk the lineage to answer
+                    -- a lookup by id; once per lineage, not once per item.)
+                    v_known := v_known || ARRAY(
+                        SELECT c.checkpoint_id FROM {checkpoints} AS c
+                        WHERE c.execution_id = p_leids[l] AND c.namespace = p_lnss[l]
+                        AND c.checkpoint_id = ANY (p_cids));
                 END LOOP;
                 FOR i IN 1 .. cardinality(p_cids) LOOP
                     v_l := p_lineage[i];
@@ -333,6 +346,9 @@ MIGRATIONS: list[tuple[str, list[LiteralString]]] = [
                         v_src := v_source[p_prev[i]];
                         v_kind := CASE WHEN v_src IS NULL THEN 'n'
                             WHEN v_outcome[v_src] = 's' THEN 'b' ELSE 'd' END;
+                    ELSIF NOT (p_cids[i] = ANY (v_known)) THEN
+                        v_src := NULL;
+                        v_kind := 'n';
                     ELSE
                         SELECT * INTO v_row FROM {checkpoints} AS c
                         WHERE c.execution_id = p_leids[v_l] AND c.namespace = p_lnss[v_l]
