@@ -33,3 +33,4 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
     assert re.fullmatch(r"[0-9a-f-]{36} 1", lines[0])
     assert lines[1] == "{'messages': ['hi']} ('tools',)"
     assert lines[2] == "1 agent"
+    assert lines[3] == "[1, 2, 3]"
