@@ -21,7 +21,7 @@ from checkpoint_gateway.validation import Limits
 from .adapters import SyncAsAsync
 from .backends import BACKENDS
 
-pytest_plugins = ["tests.harness.postgres", "tests.harness.redis"]
+pytest_plugins = ["tests.harness.postgres", "tests.harness.redis", "tests.postgres_stores"]
 
 MODES = ("direct", "async-client", "sync-client")
 

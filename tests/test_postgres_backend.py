@@ -10,7 +10,7 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -34,38 +34,7 @@ from checkpoint_gateway.backends.postgres import (
 )
 from checkpoint_gateway.validation import Limits, MiB
 from tests.harness.postgres import drop_schema, free_port, new_schema
-
-OpenStore = Callable[..., Awaitable[PostgresStore]]
-
-
-@pytest.fixture
-async def open_store(postgres_url: str) -> AsyncIterator[OpenStore]:
-    """Open stores in fresh schemas (or a given one); all closed and dropped at the end."""
-    made: list[PostgresStore] = []
-
-    async def make(*, schema: str | None = None, **options: Any) -> PostgresStore:
-        settings = PostgresSettings(schema=schema or new_schema(), **options.pop("config", {}))
-        store = await PostgresStore.open(postgres_url, settings=settings, **options)
-        made.append(store)
-        return store
-
-    try:
-        yield make
-    finally:
-        for store in made:
-            await store.close()
-        for schema in {s.settings.schema for s in made}:
-            await asyncio.to_thread(drop_schema, postgres_url, schema)
-
-
-@pytest.fixture
-def sync_conn(postgres_url: str) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        yield conn
-
-
-def table(store: PostgresStore, name: str) -> sql.Identifier:
-    return sql.Identifier(store.settings.schema, store.settings.table_prefix + name)
+from tests.postgres_stores import OpenStore, table
 
 
 def migration_rows(conn: psycopg.Connection[Any], schema: str) -> list[int]:

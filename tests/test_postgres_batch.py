@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -29,50 +28,9 @@ from checkpoint_client import (
 from checkpoint_gateway.backends import Backend, Retention, open_backend
 from checkpoint_gateway.backends import postgres as pg
 from checkpoint_gateway.backends.postgres import PostgresSettings, PostgresStore, migrate
+from tests.clock import FakeClock
 from tests.harness.postgres import drop_schema, new_schema
-
-OpenStore = Callable[..., Awaitable[PostgresStore]]
-
-
-@pytest.fixture
-async def open_store(postgres_url: str) -> AsyncIterator[OpenStore]:
-    """Open stores in fresh schemas; all closed and dropped at the end."""
-    made: list[PostgresStore] = []
-
-    async def make(*, schema: str | None = None, **options: Any) -> PostgresStore:
-        settings = PostgresSettings(schema=schema or new_schema(), **options.pop("config", {}))
-        store = await PostgresStore.open(postgres_url, settings=settings, **options)
-        made.append(store)
-        return store
-
-    try:
-        yield make
-    finally:
-        for store in made:
-            await store.close()
-        for schema in {s.settings.schema for s in made}:
-            await asyncio.to_thread(drop_schema, postgres_url, schema)
-
-
-@pytest.fixture
-def sync_conn(postgres_url: str) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        yield conn
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-def table(store: PostgresStore, name: str) -> sql.Identifier:
-    return sql.Identifier(store.settings.schema, store.settings.table_prefix + name)
+from tests.postgres_stores import OpenStore, table
 
 
 def transactions(conn: psycopg.Connection[Any], store: PostgresStore) -> int:

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from checkpoint_client import Checkpoint, NotFound, PendingWrite
 from checkpoint_gateway.backends import Backend, Retention
+from tests.clock import FakeClock
 
 MakeBackend = Callable[..., Awaitable[Backend]]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 async def test_retention_is_off_by_default(make_backend: MakeBackend) -> None:
