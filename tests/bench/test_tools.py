@@ -114,3 +114,41 @@ def test_metrics_overhead_on_redis(tmp_path: Path) -> None:
     assert len(document["runs"]["on"]) == len(document["runs"]["off"]) == 1
     assert document["ratio_on_off"] > 0
     assert set(document["in_process_us_per_save"]) == {"on", "off"}
+
+
+def test_profile_summarizes_py_spy_stacks() -> None:
+    from bench.profile import summarize
+
+    raw = "\n".join(
+        [
+            "thread (1);main (cli.py:10);save (service.py:5);pack (redis.py:3) 6",
+            "thread (1);main (cli.py:10);save (service.py:7) 3",
+            "thread (2);poll (threading.py:1) 1",
+            "not a stack line",
+        ]
+    )
+    text = summarize(raw, top=2)
+    assert text.splitlines()[0] == "10 samples"
+    by_self = text.split("top 2 by self:")[1].split("top 2 by inclusive:")[0]
+    assert by_self.split() == ["60.0%", "pack", "(redis.py)", "30.0%", "save", "(service.py)"]
+    by_inclusive = text.split("top 2 by inclusive:")[1].strip().splitlines()
+    assert sorted(line.split() for line in by_inclusive) == [
+        ["90.0%", "main", "(cli.py)"],
+        ["90.0%", "save", "(service.py)"],
+    ]
+
+
+def test_profile_records_a_gateway(tmp_path: Path) -> None:
+    pyspy = Path(sys.executable).with_name("py-spy")
+    if not pyspy.exists():
+        pytest.skip("py-spy is not installed (the dev extra installs it)")
+    out = tmp_path / "profile.txt"
+    done = _run(
+        "bench.profile", "--backend=memory", "--seconds=1", "--concurrency=4", f"--out={out}"
+    )
+    text = out.read_text()
+    assert text.startswith("gateway-memory save 1KiB c=4:")
+    samples = int(text.splitlines()[1].split()[0])
+    assert samples > 0
+    assert "top 25 by self:" in text
+    assert str(out) in done.stdout
