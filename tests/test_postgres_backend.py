@@ -149,7 +149,10 @@ async def test_pool_timeout_while_the_server_refuses_connections_is_unavailable(
         )
     )
     url = psycopg.conninfo.make_conninfo(sync_conn.info.dsn, user=role)
-    settings = PostgresSettings(schema=role, min_size=0, max_size=2, timeout=0.5)
+    # check_after_idle 0: the connection just used is tested, found dead and replaced.
+    settings = PostgresSettings(
+        schema=role, min_size=0, max_size=2, timeout=0.5, check_after_idle=0
+    )
     store = await PostgresStore.open(url, settings=settings)
     try:
         await store.save(Checkpoint("run", {}))
@@ -196,7 +199,9 @@ async def test_max_waiting_sheds_load_immediately(
 async def test_dropped_connection_is_replaced_or_reported(
     open_store: OpenStore, sync_conn: psycopg.Connection[Any], check: bool
 ) -> None:
-    store = await open_store(config={"min_size": 1, "max_size": 1, "check": check})
+    # check_after_idle 0: the connection was used a moment ago, and is tested anyway.
+    config = {"min_size": 1, "max_size": 1, "check": check, "check_after_idle": 0}
+    store = await open_store(config=config)
     await store.save(Checkpoint("run", {"i": 0}))
     async with store._pool.connection() as conn:
         pid = conn.info.backend_pid
@@ -216,6 +221,31 @@ async def test_dropped_connection_is_replaced_or_reported(
         assert "PostgreSQL at postgresql://postgres@127.0.0.1" in str(info.value)
         # The pool discarded the broken connection; the retry gets a new one.
         assert (await store.latest("run")).version == 1
+
+
+@pytest.mark.parametrize(("after", "checks"), [(0.0, 6), (3600.0, 0)])
+async def test_only_connections_idle_long_enough_are_checked(
+    open_store: OpenStore, monkeypatch: pytest.MonkeyPatch, after: float, checks: int
+) -> None:
+    from psycopg_pool import AsyncConnectionPool
+
+    made: list[int] = []
+    real = AsyncConnectionPool.check_connection
+
+    async def counted(conn: Any) -> None:  # a spy: the real check runs
+        made.append(conn.info.backend_pid)
+        await real(conn)
+
+    monkeypatch.setattr(AsyncConnectionPool, "check_connection", counted)
+    config = {"min_size": 1, "max_size": 1, "check_after_idle": after}
+    store = await open_store(config=config)
+    made.clear()  # whatever opening the store took
+    for i in range(6):
+        await store.save(Checkpoint("run", {"i": i}))
+    # One connection, six checkouts: checked every time at 0 s; at an hour never, for it
+    # came back to the pool a moment before each (opening the store used it first).
+    assert len(made) == checks
+    assert len(set(made)) == min(checks, 1)
 
 
 @pytest.mark.parametrize(
