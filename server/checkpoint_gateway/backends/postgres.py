@@ -8,9 +8,9 @@ beyond that (then ``ResourceExhausted``). Saves are stored in batches by the fun
 that arrive in one event-loop iteration, from any RPC, are one batch (at most
 ``max_batch``; see ``_batch.Coalescer``), and those that arrive while a batch runs form
 the next one, so batches grow with the load; without it each single save is a batch of
-one. One coalesced batch runs at a time (at 64 callers, 3,400 saves/s against 2,300 with two
-at a time and 1,700-1,800 with four: bigger batches, fewer commits); ``save_many`` calls run concurrently,
-each on a connection of its own.
+one. One coalesced batch runs at a time (at 64 callers, 3,400 saves/s against 2,300
+with two at a time and 1,700-1,800 with four: bigger batches, fewer commits);
+``save_many`` calls run concurrently, each on a connection of its own.
 
 A batch first takes a transaction-scoped advisory lock per lineage, keyed by a hash of
 the store's tables and the lineage (the key a save of an older replica takes alone), all
