@@ -199,7 +199,10 @@ class PostgresSettings:
 class _IdleCheck:
     """The pool's ``check``: a round trip, for connections idle ``after`` seconds or more.
 
-    ``returned`` is the pool's ``reset`` callback, so it sees every connection come back.
+    The store calls ``returned`` as each call gives its connection back (not the pool's
+    ``reset`` callback: with one, psycopg_pool returns connections through a background
+    task, a task per call and a pool that reads busy after the call ended). A connection
+    the store never had, or one only the pool used, is tested.
     """
 
     def __init__(self, after: float) -> None:
@@ -211,7 +214,7 @@ class _IdleCheck:
         if at is None or time.monotonic() - at >= self._after:
             await AsyncConnectionPool.check_connection(conn)
 
-    async def returned(self, conn: AsyncConnection[Any]) -> None:
+    def returned(self, conn: AsyncConnection[Any]) -> None:
         self._returned[conn] = time.monotonic()
 
 
@@ -665,6 +668,7 @@ class PostgresStore(Backend):
         )
         self._queries: dict[tuple[Any, ...], sql.Composed] = {}
         self._coalescer: Coalescer[tuple[Checkpoint, int | None], Checkpoint] | None = None
+        self._idle_check: _IdleCheck | None = None  # set by ``open`` (settings.check)
         if self.settings.coalesce_saves:
             self._coalescer = Coalescer(
                 self._save_many,
@@ -711,10 +715,10 @@ class PostgresStore(Backend):
             max_lifetime=settings.max_lifetime,
             reconnect_timeout=settings.reconnect_timeout,
             check=idle_check.check if idle_check is not None else None,
-            reset=idle_check.returned if idle_check is not None else None,
             name="checkpoint-gateway",
         )
         store = cls(pool, settings=settings, **kwargs)
+        store._idle_check = idle_check
         try:
             # One direct connection first: a refused or rejected connection fails here at
             # once with libpq's reason, where the pool would retry until its timeout and
@@ -790,7 +794,11 @@ class PostgresStore(Backend):
         errors_before = self._pool.get_stats().get("connections_errors", 0)
         try:
             async with self._pool.connection() as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    if self._idle_check is not None:
+                        self._idle_check.returned(conn)
         except PoolTimeout as exc:
             if self._pool.get_stats().get("connections_errors", 0) > errors_before:
                 raise Unavailable(
