@@ -19,7 +19,7 @@ from ._errors import (
     Unavailable,
     error_for_code,
 )
-from ._ids import new_checkpoint_id
+from ._ids import with_id
 from ._models import Checkpoint, CheckpointPage, PendingWrite
 from ._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
 from ._store import CheckpointStore
@@ -124,20 +124,14 @@ class AsyncCheckpointClient(CheckpointStore):
         self, checkpoint: Checkpoint, *, expected_version: int | None = None
     ) -> Checkpoint:
         # The id is chosen here, not by the server, so that a retried call is idempotent.
-        if not checkpoint.checkpoint_id:
-            checkpoint = checkpoint.replace(checkpoint_id=new_checkpoint_id())
+        checkpoint = with_id(checkpoint)
         reply = await self._call(
             self._stub.Save,
             lambda: c.pb.SaveRequest(
                 checkpoint=c.checkpoint_to_pb(checkpoint), expected_version=expected_version
             ),
         )
-        return checkpoint.replace(
-            checkpoint_id=reply.checkpoint_id,
-            version=reply.version,
-            created_at=c.datetime_from_pb(reply.created_at),
-            pending_writes=(),
-        )
+        return _saved(checkpoint, reply)
 
     async def save_many(
         self,
@@ -150,10 +144,7 @@ class AsyncCheckpointClient(CheckpointStore):
                 f"{len(expected_versions)} expected_versions for {len(checkpoints)} checkpoints"
             )
         # Ids chosen here, as for save: a retried call stores nothing twice.
-        items = [
-            cp if cp.checkpoint_id else cp.replace(checkpoint_id=new_checkpoint_id())
-            for cp in checkpoints
-        ]
+        items = [with_id(cp) for cp in checkpoints]
         versions = expected_versions or [None] * len(items)
         if not items:
             return []
@@ -173,15 +164,7 @@ class AsyncCheckpointClient(CheckpointStore):
         out: builtins.list[Checkpoint | CheckpointError] = []
         for cp, result in zip(items, reply.results, strict=True):
             if result.HasField("saved"):
-                saved = result.saved
-                out.append(
-                    cp.replace(
-                        checkpoint_id=saved.checkpoint_id,
-                        version=saved.version,
-                        created_at=c.datetime_from_pb(saved.created_at),
-                        pending_writes=(),
-                    )
-                )
+                out.append(_saved(cp, result.saved))
             else:
                 out.append(c.item_error_from_pb(result.error))
         return out
@@ -270,6 +253,16 @@ class AsyncCheckpointClient(CheckpointStore):
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
+
+
+def _saved(checkpoint: Checkpoint, reply: c.pb.SaveResponse) -> Checkpoint:
+    """What the gateway stored for ``checkpoint``, from its answer to the save."""
+    return checkpoint.replace(
+        checkpoint_id=reply.checkpoint_id,
+        version=reply.version,
+        created_at=c.datetime_from_pb(reply.created_at),
+        pending_writes=(),
+    )
 
 
 def _map_rpc_error(exc: grpc.aio.AioRpcError) -> CheckpointError:

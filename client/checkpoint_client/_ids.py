@@ -6,6 +6,10 @@ import os
 import threading
 import time
 import uuid
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._models import Checkpoint
 
 _lock = threading.Lock()
 _last_ms = 0
@@ -31,3 +35,13 @@ def new_checkpoint_id() -> str:
     rand_b = int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b
     return str(uuid.UUID(int=value))
+
+
+def with_id(checkpoint: Checkpoint) -> Checkpoint:
+    """``checkpoint``, given a new id when its ``checkpoint_id`` is empty.
+
+    Callers choose ids before a call leaves them, so that a retried save is idempotent.
+    """
+    if checkpoint.checkpoint_id:
+        return checkpoint
+    return checkpoint.replace(checkpoint_id=new_checkpoint_id())

@@ -75,7 +75,7 @@ from checkpoint_client import (
     ResourceExhausted,
     Unavailable,
 )
-from checkpoint_client._ids import new_checkpoint_id
+from checkpoint_client._ids import with_id
 
 from . import context
 from .layer import StoreLayer
@@ -535,9 +535,7 @@ class ResilientStore(StoreLayer):
     ) -> Checkpoint:
         # Fix the id before the first attempt: every retry then saves the same key, which
         # the backend stores once (see the module docstring).
-        if not checkpoint.checkpoint_id:
-            checkpoint = checkpoint.replace(checkpoint_id=new_checkpoint_id())
-        return await super().save(checkpoint, expected_version=expected_version)
+        return await super().save(with_id(checkpoint), expected_version=expected_version)
 
     async def save_many(
         self,
@@ -548,12 +546,7 @@ class ResilientStore(StoreLayer):
         # As for save: ids fixed before the first attempt, so a retried batch stores each
         # item once. A batch is retried whole: backends return only the items' own
         # answers (conflicts, invalid input), and raise what failed the whole call.
-        frozen = [
-            cp
-            if not isinstance(cp, Checkpoint) or cp.checkpoint_id
-            else cp.replace(checkpoint_id=new_checkpoint_id())
-            for cp in checkpoints
-        ]
+        frozen = [with_id(cp) if isinstance(cp, Checkpoint) else cp for cp in checkpoints]
         versions = None if expected_versions is None else builtins.list(expected_versions)
         return await super().save_many(frozen, expected_versions=versions)
 

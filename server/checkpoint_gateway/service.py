@@ -92,6 +92,14 @@ def _rpc(handler: Handler[_Req, _Resp]) -> Handler[_Req, _Resp]:
     return wrapper
 
 
+def _answer_save(reply: c.pb.SaveResponse, saved: Checkpoint) -> None:
+    """Fill a SaveResponse (alone, or one item of SaveMany) from what was stored."""
+    reply.checkpoint_id = saved.checkpoint_id
+    reply.version = saved.version
+    if saved.created_at is not None:
+        reply.created_at.FromDatetime(saved.created_at)
+
+
 class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
     """Serves ``checkpoint_gateway.v1.CheckpointService`` from a ``CheckpointStore``.
 
@@ -108,10 +116,8 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
     async def Save(self, request: c.pb.SaveRequest, context: Any) -> c.pb.SaveResponse:
         checkpoint = c.checkpoint_from_pb(request.checkpoint)
         expected = request.expected_version if request.HasField("expected_version") else None
-        saved = await self._store.save(checkpoint, expected_version=expected)
-        reply = c.pb.SaveResponse(checkpoint_id=saved.checkpoint_id, version=saved.version)
-        if saved.created_at is not None:
-            reply.created_at.FromDatetime(saved.created_at)
+        reply = c.pb.SaveResponse()
+        _answer_save(reply, await self._store.save(checkpoint, expected_version=expected))
         return reply
 
     @_rpc
@@ -138,10 +144,7 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
                     details = "internal error"
                 out.error.CopyFrom(c.item_error_to_pb(result, details))
             else:
-                out.saved.checkpoint_id = result.checkpoint_id
-                out.saved.version = result.version
-                if result.created_at is not None:
-                    out.saved.created_at.FromDatetime(result.created_at)
+                _answer_save(out.saved, result)
         return reply
 
     @_rpc

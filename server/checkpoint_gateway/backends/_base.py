@@ -24,7 +24,7 @@ from checkpoint_client import (
     NotFound,
     PendingWrite,
 )
-from checkpoint_client._ids import new_checkpoint_id
+from checkpoint_client._ids import with_id
 
 from .. import validation as v
 from . import _paging
@@ -112,13 +112,17 @@ class Backend(CheckpointStore, ABC):
     async def save(
         self, checkpoint: Checkpoint, *, expected_version: int | None = None
     ) -> Checkpoint:
+        return await self._save(self._prepared(checkpoint, expected_version), expected_version)
+
+    def _prepared(self, checkpoint: Checkpoint, expected_version: int | None) -> Checkpoint:
+        """A valid checkpoint as it is stored: with an id, without pending writes (saves
+        carry none; PutWrites adds them). Raises ``InvalidArgument`` for bad input."""
         v.check_checkpoint(checkpoint, self.limits)
         v.check_expected_version(expected_version)
-        if not checkpoint.checkpoint_id:
-            checkpoint = checkpoint.replace(checkpoint_id=new_checkpoint_id())
+        checkpoint = with_id(checkpoint)
         if checkpoint.pending_writes:
             checkpoint = checkpoint.replace(pending_writes=())
-        return await self._save(checkpoint, expected_version)
+        return checkpoint
 
     async def save_many(
         self,
@@ -139,16 +143,10 @@ class Backend(CheckpointStore, ABC):
         positions: builtins.list[int] = []
         for i, (checkpoint, expected) in enumerate(items):
             try:
-                v.check_checkpoint(checkpoint, self.limits)
-                v.check_expected_version(expected)
+                valid.append((self._prepared(checkpoint, expected), expected))
             except InvalidArgument as exc:
                 out[i] = exc
                 continue
-            if not checkpoint.checkpoint_id:
-                checkpoint = checkpoint.replace(checkpoint_id=new_checkpoint_id())
-            if checkpoint.pending_writes:
-                checkpoint = checkpoint.replace(pending_writes=())
-            valid.append((checkpoint, expected))
             positions.append(i)
         if valid:
             for i, result in zip(positions, await self._save_many(valid), strict=True):

@@ -47,7 +47,6 @@ from checkpoint_client import (
     CheckpointError,
     Conflict,
     InternalError,
-    InvalidArgument,
     PendingWrite,
     ResourceExhausted,
     Unavailable,
@@ -654,14 +653,9 @@ class RedisStore(Backend):
         script (atomic, answered on its own), sent together and answered in order."""
         if isinstance(self._client, RedisCluster):
             # A cluster pipeline splits by node and may reorder across them; saves of one
-            # lineage must stay in order, so a cluster saves one by one.
-            out: builtins.list[Checkpoint | CheckpointError] = []
-            for checkpoint, expected in items:
-                try:
-                    out.append(await self._save_one(checkpoint, expected))
-                except (Conflict, InvalidArgument) as exc:
-                    out.append(exc)
-            return out
+            # lineage must stay in order, so a cluster saves one by one (the base's loop;
+            # a cluster has no coalescer, so its _save is one script call).
+            return await super()._save_many(items)
         results: builtins.list[Checkpoint | CheckpointError] = []
         for chunk in _chunks(items, self.settings.max_batch, _PIPELINE_BYTES):
             results += await self._run(partial(self._pipeline, chunk))
