@@ -17,11 +17,14 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY client ./client
 COPY server ./server
-# Build our own (pure Python) wheel, then install it with the [server] extra from wheels
-# only: a dependency that would need compiling fails the build instead of pulling in gcc.
+# Build our own two (pure Python) wheels, the client's and the server's, then install the
+# server with the [server] extra from wheels only (the client wheel from /wheels: it is
+# not on PyPI): a dependency that would need compiling fails the build instead of
+# pulling in gcc.
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
- && /opt/venv/bin/pip install --only-binary=:all: "$(ls /wheels/checkpoint_gateway-*.whl)[server]" \
+ && /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels ./client . \
+ && /opt/venv/bin/pip install --only-binary=:all: --find-links /wheels \
+      "$(ls /wheels/checkpoint_gateway-*.whl)[server]" \
  && /opt/venv/bin/pip uninstall --yes setuptools pip \
  && /opt/venv/bin/checkpoint-gateway --version
 

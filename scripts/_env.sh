@@ -1,7 +1,9 @@
 # Shared by scripts/serve and scripts/test: make .venv and install the project into it.
-# Re-installs only when pyproject.toml changed since the last install with these extras.
+# The client (client/) and the server (.) are two distributions; the server depends on
+# the client, which is not on PyPI, so the client is installed first, from this tree.
+# Re-installs only when a pyproject.toml changed since the last install with these extras.
 ensure_venv() {
-  local extras="$1"
+  local extras="$1" client_extras="${2:-}"
   local root
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
   local venv="$root/.venv"
@@ -13,9 +15,13 @@ ensure_venv() {
       "$python" -m venv "$venv"
     fi
   fi
-  local stamp="$venv/.installed-${extras//,/-}"
-  if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$root[$extras]"
+  local stamp="$venv/.installed-${extras//,/-}${client_extras:+-client-${client_extras//,/-}}"
+  if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ] \
+      || [ "$root/client/pyproject.toml" -nt "$stamp" ]; then
+    local client="$root/client"
+    [ -n "$client_extras" ] && client="$client[$client_extras]"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+      -e "$client" -e "$root[$extras]"
     touch "$stamp"
   fi
 }

@@ -6,6 +6,7 @@ import ast
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import checkpoint_client
@@ -51,12 +52,20 @@ def test_public_names_are_what_we_mean() -> None:
         assert getattr(checkpoint_client, name) is not None
 
 
+def _names(requirements: list[str]) -> list[str]:
+    return sorted(d.split(">")[0].split("=")[0].split("<")[0].split("[")[0] for d in requirements)
+
+
 def test_client_needs_only_grpcio_and_protobuf() -> None:
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert sorted(d.split(">")[0].split("=")[0].split("<")[0] for d in deps) == [
-        "grpcio",
-        "protobuf",
-    ]
+    project = tomllib.loads((ROOT / "client" / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "checkpoint-gateway-client"
+    assert _names(project["dependencies"]) == ["grpcio", "protobuf"]
+
+
+def test_server_distribution_depends_on_the_client_distribution() -> None:
+    server = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    client = tomllib.loads((ROOT / "client" / "pyproject.toml").read_text())["project"]
+    assert server["dependencies"] == [f"{client['name']}=={client['version']}"]
 
 
 # Optional integrations the client uses when present: imported only inside a
@@ -124,3 +133,45 @@ assert not [m for m in sys.modules if m.split(".")[0] in BLOCKED]
     assert proc.returncode == 0, proc.stderr
     # Nothing listens on port 1: the failure is the mapped, retryable error.
     assert proc.stdout.strip() in ("Unavailable", "DeadlineExceeded")
+
+
+def test_client_wheel_holds_the_client_and_requires_only_grpcio_and_protobuf(
+    tmp_path: Path,
+) -> None:
+    # What `pip install ./client` installs: build the wheel as pip would (offline).
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(tmp_path),
+            str(ROOT / "client"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    (wheel,) = tmp_path.glob("checkpoint_gateway_client-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        (meta,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        metadata = zf.read(meta).decode()
+    packages = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert packages == {"checkpoint_client"}
+    assert "checkpoint_client/_proto/checkpoint_gateway/v1/checkpoint_pb2.py" in names
+    required = [
+        line.split(":", 1)[1].strip()
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+    plain = [r for r in required if "extra ==" not in r]
+    assert _names(plain) == ["grpcio", "protobuf"]
+    # The LangGraph saver's needs come only with the extra.
+    assert any(
+        r.startswith("langgraph-checkpoint") and 'extra == "langgraph"' in r for r in required
+    )
