@@ -26,8 +26,8 @@ from checkpoint_client import (
     Unavailable,
 )
 from checkpoint_gateway.backends import Backend, Retention, open_backend
-from checkpoint_gateway.backends import postgres as pg
 from checkpoint_gateway.backends.postgres import PostgresSettings, PostgresStore, migrate
+from checkpoint_gateway.backends.postgres import schema as pg
 from tests.clock import FakeClock
 from tests.harness.postgres import drop_schema, new_schema
 from tests.postgres_stores import OpenStore, table
@@ -353,7 +353,7 @@ async def test_a_batch_takes_the_lineage_locks_of_single_saves(
     rows = sync_conn.execute(
         sql.SQL("SELECT DISTINCT classid, objid FROM {}.seen").format(schema)
     ).fetchall()
-    wanted = {pg._lock_key(store.settings.schema, "checkpoint_", e, n) for e, n in lineages}
+    wanted = {pg.lock_key(store.settings.schema, "checkpoint_", e, n) for e, n in lineages}
     assert {advisory_key(int(c), int(o)) for c, o in rows} == wanted
 
 

@@ -287,12 +287,12 @@ async def test_coalescing_can_be_turned_off(make_store: MakeStore) -> None:
 
 
 async def test_big_states_go_in_pipelines_of_at_most_8_mib(make_store: MakeStore) -> None:
-    from checkpoint_gateway.backends.redis import _chunks
+    from checkpoint_gateway.backends.redis.batch import chunks
 
     store = await make_store(limits=Limits())
     items = [(Checkpoint("big", bytes(3 * MiB)), None) for _ in range(5)]
     items.insert(2, (Checkpoint("big", bytes(10 * MiB)), None))
-    assert [len(c) for c in _chunks(items, 100, 8 * MiB)] == [2, 1, 2, 1]
+    assert [len(c) for c in chunks(items, 100, 8 * MiB)] == [2, 1, 2, 1]
     results = await store.save_many([cp for cp, _ in items])
     assert [getattr(r, "version", r) for r in results] == [1, 2, 3, 4, 5, 6]
 
@@ -308,9 +308,9 @@ async def test_big_states_go_in_pipelines_of_at_most_8_mib(make_store: MakeStore
 def test_commands_are_packed_exactly_as_redis_py_packs_them(parts: list[Any]) -> None:
     from redis.asyncio.connection import Connection
 
-    from checkpoint_gateway.backends.redis import _pack
+    from checkpoint_gateway.backends.redis.batch import pack
 
-    assert b"".join(_pack(parts)) == b"".join(Connection().pack_command(*parts))
+    assert b"".join(pack(parts)) == b"".join(Connection().pack_command(*parts))
 
 
 async def test_a_batch_larger_than_max_batch_is_split_and_kept_in_order(

@@ -1,25 +1,4 @@
-"""``redis://``, ``rediss://``, ``redis+cluster://``: checkpoints in Redis 7 (no modules).
-
-Key layout. Every key of one execution carries the same hash tag, so all of them live in
-one Redis Cluster slot and every multi-key operation on an execution is a single Lua
-script that runs unchanged on plain Redis and on a cluster::
-
-    <prefix>{<E>}:namespaces              set: <N> of every lineage of the execution
-    <prefix>{<E>}:<N>:versions            sorted set: member checkpoint_id, score version
-    <prefix>{<E>}:<N>:cp:<checkpoint_id>  hash: state, content_type, metadata, parent_id,
-                                          node, next_nodes, created_at (µs), version
-    <prefix>{<E>}:<N>:w:<checkpoint_id>   hash: pending writes, field JSON [task_id, idx]
-
-``<E>`` and ``<N>`` are the execution id and the namespace in unpadded URL-safe base64:
-its alphabet has no ``{``, ``}`` or ``:``, so no id can move the hash tag or make two
-lineages' keys collide. The checkpoint id is last in its key, so it can stay raw.
-
-Ordering comes from the sorted set only, never from ids. ``created_at`` is the gateway's
-clock (``Backend.now``), passed into the scripts, never Redis ``TIME``, so tests can inject
-a clock. With a TTL, every key a write touches gets ``PEXPIRE``; expiry by time is still
-decided on ``created_at`` so an injected clock is honoured, and Redis's own expiry only
-collects garbage.
-"""
+"""``RedisStore``: the store over a redis-py client (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -28,10 +7,8 @@ import base64
 import builtins
 import json
 import math
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any, TypeVar
@@ -52,22 +29,21 @@ from checkpoint_client import (
     Unavailable,
 )
 
-from .. import validation as v
-from . import BackendURLError
-from ._base import Backend, PoolStats, check_cas, saved_or_conflict
-from ._batch import Coalescer
+from ... import validation as v
+from .. import BackendURLError
+from .._base import Backend, PoolStats, check_cas, saved_or_conflict
+from .._batch import Coalescer
+from .batch import PIPELINE_BYTES, chunks, pack
+from .scripts import CLEAR, DELETE, FETCH, LATEST, LOAD, PUT_WRITES, SAVE, SCAN
+from .settings import RedisSettings
 
-__all__ = ["RedisSettings", "RedisStore"]
+__all__ = ["RedisStore"]
 
 T = TypeVar("T")
 RedisClient = Redis | RedisCluster
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_PREFIX_RE = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
-#: State bytes per pipeline at most (one big state still goes alone): keeps one write
-#: and the replies it waits for well inside ``socket_timeout``.
-_PIPELINE_BYTES = 8 * 1024 * 1024
 _FIELDS = (
     "state",
     "content_type",
@@ -78,274 +54,6 @@ _FIELDS = (
     "created_at",
     "version",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RedisSettings:
-    """Connection and key settings of a RedisStore. Each default says why it is that."""
-
-    max_connections: int = 50
-    """Connections (per cluster node) the store may open. 50: a command holds one only
-    for a round trip, so 50 carries thousands of calls a second, and many gateway replicas
-    together stay far below Redis's default ``maxclients`` of 10000."""
-
-    socket_timeout: float = 5.0
-    """Seconds a call may wait for Redis. On plain Redis that bounds the whole call (its
-    round trips together, one timer per call); on a cluster, each reply. 5: the largest
-    reply (a page of 16 MiB states) or a big Clear still fits, while a hung server becomes
-    ``Unavailable`` well within a caller's usual deadline instead of hanging the call."""
-
-    socket_connect_timeout: float = 2.0
-    """Seconds to wait for a TCP (and TLS) connect. 2: connects take milliseconds inside a
-    network, and a down server should fail fast so the caller can retry elsewhere."""
-
-    health_check_interval: float = 30.0
-    """Ping a pooled connection idle longer than this before reusing it. 30: shorter than
-    the idle timeouts of common load balancers and NATs (60 s and up), so a silently
-    dropped connection is noticed before a command is sent on it; costs one PING."""
-
-    socket_keepalive: bool = True
-    """TCP keepalive on every connection: detects dead peers on idle pooled connections
-    at the TCP level, on top of the health check."""
-
-    pool_timeout: float = 2.0
-    """Seconds a call waits for a free connection before ``ResourceExhausted``. 2: long
-    enough to ride out a burst (commands take milliseconds), short enough that an
-    overloaded gateway sheds load within a caller's deadline instead of queueing."""
-
-    coalesce_saves: bool = True
-    """Send the saves that arrive in one event-loop iteration to Redis as one pipeline
-    (one write, one read, one pooled connection) instead of one round trip each. Each
-    save is still its own script, atomic and answered on its own; on: under concurrent
-    load this is most of a save's cost in the gateway, and alone a save waits one
-    iteration (microseconds). Not applied to Redis Cluster (saves there run one by one)."""
-
-    max_batch: int = 100
-    """The most saves in one pipeline (also for SaveMany). 100: large enough to carry a
-    busy gateway's saves in a few pipelines, small enough that one pipeline of 1 MiB
-    states stays well within ``socket_timeout``."""
-
-    key_prefix: str = "cp:"
-    """Prefix of every key. ``cp:``: short, and lets the store share a database with other
-    data (and be found with ``SCAN MATCH cp:*``). 1-64 of ``A-Za-z0-9_.:/-``; braces
-    would break the hash tag that keeps an execution in one cluster slot."""
-
-    def __post_init__(self) -> None:
-        count = self.max_connections
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValueError("max_connections must be an integer of at least 1")
-        for name in ("socket_timeout", "socket_connect_timeout", "pool_timeout"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a positive number of seconds")
-        batch = self.max_batch
-        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-            raise ValueError("max_batch must be an integer of at least 1")
-        if not math.isfinite(self.health_check_interval) or self.health_check_interval < 0:
-            raise ValueError("health_check_interval must be zero (off) or positive")
-        if not isinstance(self.key_prefix, str) or not _PREFIX_RE.fullmatch(self.key_prefix):
-            raise ValueError(
-                f"key_prefix {self.key_prefix!r} must be 1-64 characters of A-Za-z0-9_.:/- "
-                "(no braces: they would break the cluster hash tag)"
-            )
-
-
-# -- Lua ---------------------------------------------------------------------------------------
-#
-# Keys of other checkpoints are built inside the scripts from the lineage's base key; they
-# share the execution's hash tag, so they are in the slot of the declared keys.
-
-_LUA_COMMON = """
-local FIELDS = {'state', 'content_type', 'metadata', 'parent_id', 'node', 'next_nodes',
-                'created_at', 'version'}
-
-local function drop(base, id)
-  redis.call('DEL', base .. 'cp:' .. id, base .. 'w:' .. id)
-end
-
--- Delete the lineage's expired checkpoints. Versions are saved in time order, so the
--- expired ones are a prefix of the sorted set; a hash Redis already expired counts too.
-local function expire(vkey, base, cutoff)
-  if cutoff == '' then return end
-  local c = tonumber(cutoff)
-  while true do
-    local ids = redis.call('ZRANGE', vkey, 0, 99)
-    if #ids == 0 then return end
-    for i, id in ipairs(ids) do
-      local t = redis.call('HGET', base .. 'cp:' .. id, 'created_at')
-      if t and tonumber(t) >= c then
-        if i > 1 then redis.call('ZREMRANGEBYRANK', vkey, 0, i - 2) end
-        return
-      end
-      drop(base, id)
-    end
-    redis.call('ZREMRANGEBYRANK', vkey, 0, #ids - 1)
-  end
-end
-"""
-
-# KEYS: versions, namespaces, cp, writes
-# ARGV: base, ns, id, expected|'', created_at, cutoff|'', keep|'', ttl_ms|'',
-#       state, content_type, metadata, parent_id, node, next_nodes
-# -> {0, stored fields...} (the id exists) | {1, latest} (CAS lost) | version (saved)
-_SAVE = (
-    _LUA_COMMON
-    + """
-local vkey, nskey, cpkey, wkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local base, id = ARGV[1], ARGV[3]
-expire(vkey, base, ARGV[6])
-if redis.call('EXISTS', cpkey) == 1 then
-  local out = {0}
-  for _, value in ipairs(redis.call('HMGET', cpkey, unpack(FIELDS))) do
-    out[#out + 1] = value
-  end
-  return out
-end
-redis.call('ZREM', vkey, id)
-local top = redis.call('ZREVRANGE', vkey, 0, 0, 'WITHSCORES')
-local latest = 0
-if #top > 0 then latest = tonumber(top[2]) end
-if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= latest then return {1, latest} end
-local version = latest + 1
-redis.call('DEL', wkey)
-redis.call('HSET', cpkey, 'state', ARGV[9], 'content_type', ARGV[10], 'metadata', ARGV[11],
-           'parent_id', ARGV[12], 'node', ARGV[13], 'next_nodes', ARGV[14],
-           'created_at', ARGV[5], 'version', string.format('%d', version))
-redis.call('ZADD', vkey, version, id)
-redis.call('SADD', nskey, ARGV[2])
-if ARGV[7] ~= '' then
-  local surplus = redis.call('ZCARD', vkey) - tonumber(ARGV[7])
-  if surplus > 0 then
-    for _, old in ipairs(redis.call('ZRANGE', vkey, 0, surplus - 1)) do drop(base, old) end
-    redis.call('ZREMRANGEBYRANK', vkey, 0, surplus - 1)
-  end
-end
-if ARGV[8] ~= '' then
-  redis.call('PEXPIRE', vkey, ARGV[8])
-  redis.call('PEXPIRE', nskey, ARGV[8])
-  redis.call('PEXPIRE', cpkey, ARGV[8])
-end
-return version
-"""
-)
-
-# KEYS: cp, writes -> false | {fields, writes (flat HGETALL)}
-_LOAD = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return {redis.call('HMGET', KEYS[1], 'state', 'content_type', 'metadata', 'parent_id', 'node',
-                   'next_nodes', 'created_at', 'version'),
-        redis.call('HGETALL', KEYS[2])}
-"""
-
-# KEYS: versions; ARGV: base -> false | {id, fields, writes}
-_LATEST = (
-    _LUA_COMMON
-    + """
-local top = redis.call('ZREVRANGE', KEYS[1], 0, 0)
-if #top == 0 then return false end
-local id = top[1]
-local cpkey = ARGV[1] .. 'cp:' .. id
-if redis.call('EXISTS', cpkey) == 0 then return false end
-return {id, redis.call('HMGET', cpkey, unpack(FIELDS)),
-        redis.call('HGETALL', ARGV[1] .. 'w:' .. id)}
-"""
-)
-
-# KEYS: versions; ARGV: base, max score ('+inf' or '(N'), count, '1' full | '0' light
-# -> flat {id, score, fields, ...}, newest first; light fields: metadata, created_at
-_SCAN = (
-    _LUA_COMMON
-    + """
-local rows = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[2], '-inf', 'WITHSCORES',
-                        'LIMIT', 0, tonumber(ARGV[3]))
-local out = {}
-for i = 1, #rows, 2 do
-  local cpkey = ARGV[1] .. 'cp:' .. rows[i]
-  out[#out + 1] = rows[i]
-  out[#out + 1] = rows[i + 1]
-  if ARGV[4] == '1' then
-    out[#out + 1] = redis.call('HMGET', cpkey, unpack(FIELDS))
-  else
-    out[#out + 1] = redis.call('HMGET', cpkey, 'metadata', 'created_at')
-  end
-end
-return out
-"""
-)
-
-# KEYS: versions; ARGV: base, id... -> {fields | false per id}
-_FETCH = (
-    _LUA_COMMON
-    + """
-local out = {}
-for i = 2, #ARGV do
-  local cpkey = ARGV[1] .. 'cp:' .. ARGV[i]
-  if redis.call('EXISTS', cpkey) == 1 then
-    out[i - 1] = redis.call('HMGET', cpkey, unpack(FIELDS))
-  else
-    out[i - 1] = false
-  end
-end
-return out
-"""
-)
-
-# KEYS: versions, cp, writes; ARGV: id, cutoff|'' -> 1 deleted a live checkpoint, else 0
-_DELETE = """
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
-  redis.call('DEL', KEYS[2], KEYS[3])
-  return 0
-end
-local t = redis.call('HGET', KEYS[2], 'created_at')
-redis.call('DEL', KEYS[2], KEYS[3])
-if not t then return 0 end
-if ARGV[2] ~= '' and tonumber(t) < tonumber(ARGV[2]) then return 0 end
-return 1
-"""
-
-# KEYS: namespaces; ARGV: execution base, '1' all | '0' one, ns, cutoff|''
-# -> the number of live checkpoints removed
-_CLEAR = """
-local spaces
-if ARGV[2] == '1' then spaces = redis.call('SMEMBERS', KEYS[1]) else spaces = {ARGV[3]} end
-local c = nil
-if ARGV[4] ~= '' then c = tonumber(ARGV[4]) end
-local n = 0
-for _, ns in ipairs(spaces) do
-  local base = ARGV[1] .. ns .. ':'
-  local vkey = base .. 'versions'
-  while true do
-    local ids = redis.call('ZRANGE', vkey, 0, 499)
-    if #ids == 0 then break end
-    for _, id in ipairs(ids) do
-      local t = redis.call('HGET', base .. 'cp:' .. id, 'created_at')
-      if t and (c == nil or tonumber(t) >= c) then n = n + 1 end
-      redis.call('DEL', base .. 'cp:' .. id, base .. 'w:' .. id)
-    end
-    redis.call('ZREMRANGEBYRANK', vkey, 0, #ids - 1)
-  end
-  redis.call('SREM', KEYS[1], ns)
-end
-return n
-"""
-
-# KEYS: cp, writes, versions, namespaces; ARGV: cutoff|'', ttl_ms|'', field, value, ...
-# -> 0 when the checkpoint does not exist (or expired), else 1
-_PUT_WRITES = """
-local t = redis.call('HGET', KEYS[1], 'created_at')
-if not t then return 0 end
-if ARGV[1] ~= '' and tonumber(t) < tonumber(ARGV[1]) then return 0 end
--- In chunks: unpack() of thousands of arguments would overflow Lua's C stack.
-for i = 3, #ARGV, 200 do
-  redis.call('HSET', KEYS[2], unpack(ARGV, i, math.min(i + 199, #ARGV)))
-end
-if ARGV[2] ~= '' then
-  for k = 2, 4 do
-    if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('PEXPIRE', KEYS[k], ARGV[2]) end
-  end
-end
-return 1
-"""
 
 
 # -- the store ---------------------------------------------------------------------------------
@@ -414,19 +122,19 @@ class RedisStore(Backend):
                 self._save_many,
                 max_batch=self.settings.max_batch,
                 weigh=lambda item: len(item[0].state_bytes),
-                max_batch_bytes=_PIPELINE_BYTES,
+                max_batch_bytes=PIPELINE_BYTES,
             )
         self._scripts: dict[str, AsyncScript] = {
             name: client.register_script(text)
             for name, text in (
-                ("save", _SAVE),
-                ("load", _LOAD),
-                ("latest", _LATEST),
-                ("scan", _SCAN),
-                ("fetch", _FETCH),
-                ("delete", _DELETE),
-                ("clear", _CLEAR),
-                ("put_writes", _PUT_WRITES),
+                ("save", SAVE),
+                ("load", LOAD),
+                ("latest", LATEST),
+                ("scan", SCAN),
+                ("fetch", FETCH),
+                ("delete", DELETE),
+                ("clear", CLEAR),
+                ("put_writes", PUT_WRITES),
             )
         }
 
@@ -657,7 +365,7 @@ class RedisStore(Backend):
             # a cluster has no coalescer, so its _save is one script call).
             return await super()._save_many(items)
         results: builtins.list[Checkpoint | CheckpointError] = []
-        for chunk in _chunks(items, self.settings.max_batch, _PIPELINE_BYTES):
+        for chunk in chunks(items, self.settings.max_batch, PIPELINE_BYTES):
             results += await self._run(partial(self._pipeline, chunk))
         return results
 
@@ -670,7 +378,7 @@ class RedisStore(Backend):
         if any(isinstance(r, rx.NoScriptError) for r in replies):
             # Redis lost its script cache (restart, SCRIPT FLUSH): the items refused
             # with NOSCRIPT did not run, so load the script and send just those again.
-            await self._client.script_load(_SAVE)
+            await self._client.script_load(SAVE)
             again = [i for i, r in enumerate(replies) if isinstance(r, rx.NoScriptError)]
             for i, reply in zip(
                 again, await self._send(script.sha, [calls[i] for i in again]), strict=True
@@ -700,7 +408,7 @@ class RedisStore(Backend):
         """
         chunks: list[bytes] = []
         for keys, args, _ in calls:
-            chunks += _pack([b"EVALSHA", sha, str(len(keys)), *keys, *args])
+            chunks += pack([b"EVALSHA", sha, str(len(keys)), *keys, *args])
         client = self._client
         assert not isinstance(client, RedisCluster)  # a cluster saves one by one
         pool = client.connection_pool
@@ -896,49 +604,6 @@ class RedisStore(Backend):
 
 async def _ping(client: RedisClient) -> None:
     await client.ping()
-
-
-def _chunks(
-    items: builtins.list[tuple[Checkpoint, int | None]], max_items: int, max_bytes: int
-) -> Iterator[builtins.list[tuple[Checkpoint, int | None]]]:
-    """Consecutive runs of ``items``, each at most ``max_items`` long and, unless a single
-    item is heavier, at most ``max_bytes`` of state."""
-    chunk: builtins.list[tuple[Checkpoint, int | None]] = []
-    weight = 0
-    for item in items:
-        size = len(item[0].state_bytes)
-        if chunk and (len(chunk) >= max_items or weight + size > max_bytes):
-            yield chunk
-            chunk, weight = [], 0
-        chunk.append(item)
-        weight += size
-    if chunk:
-        yield chunk
-
-
-_SMALL = 16 * 1024  # values up to this are copied into one buffer; larger ones sent as is
-
-
-def _pack(parts: Sequence[bytes | str]) -> list[bytes]:
-    """One command in RESP (an array of bulk strings), as buffers to write in order.
-
-    Values over ``_SMALL`` bytes go out as buffers of their own instead of being copied.
-    """
-    data = [p.encode() if isinstance(p, str) else p for p in parts]
-    head = b"*%d\r\n" % len(data)
-    if max(map(len, data)) <= _SMALL:
-        return [head + b"".join([b"$%d\r\n%b\r\n" % (len(d), d) for d in data])]
-    out: list[bytes] = []
-    pending = [head]
-    for d in data:
-        if len(d) > _SMALL:
-            pending.append(b"$%d\r\n" % len(d))
-            out += [b"".join(pending), d]
-            pending = [b"\r\n"]
-        else:
-            pending.append(b"$%d\r\n%b\r\n" % (len(d), d))
-    out.append(b"".join(pending))
-    return out
 
 
 @lru_cache(maxsize=4096)

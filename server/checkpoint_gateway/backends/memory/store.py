@@ -1,7 +1,4 @@
-"""``memory://``: checkpoints in this process's memory; for tests and throwaway runs.
-
-Every primitive runs without awaiting, so each is atomic on the event loop: no locks.
-"""
+"""``MemoryStore``: the store over dicts in this process (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -12,8 +9,10 @@ from typing import Any
 
 from checkpoint_client import Checkpoint, PendingWrite
 
-from .. import validation as v
-from ._base import Backend, check_cas, saved_or_conflict
+from ... import validation as v
+from .._base import Backend, check_cas, saved_or_conflict
+
+__all__ = ["MemoryStore"]
 
 
 @dataclass
