@@ -15,7 +15,10 @@ from checkpoint_client import (
     CheckpointError,
     CheckpointPage,
     CheckpointStore,
+    ExecutionPage,
+    NamespacePage,
     PendingWrite,
+    PruneStrategy,
     SyncCheckpointStore,
 )
 
@@ -60,6 +63,8 @@ class SyncAsAsync(CheckpointStore):
         page_token: str | None = None,
         before: str | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
+        all_namespaces: bool = False,
+        with_writes: bool = False,
     ) -> CheckpointPage:
         return await asyncio.to_thread(
             self.sync.list,
@@ -69,6 +74,77 @@ class SyncAsAsync(CheckpointStore):
             page_token=page_token,
             before=before,
             metadata_filter=metadata_filter,
+            all_namespaces=all_namespaces,
+            with_writes=with_writes,
+        )
+
+    async def search(
+        self,
+        metadata_filter: Mapping[str, Any] | None = None,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+        with_writes: bool = False,
+    ) -> CheckpointPage:
+        return await asyncio.to_thread(
+            self.sync.search,
+            metadata_filter,
+            limit=limit,
+            page_token=page_token,
+            with_writes=with_writes,
+        )
+
+    async def namespaces(
+        self, execution_id: str, *, limit: int | None = None, page_token: str | None = None
+    ) -> NamespacePage:
+        return await asyncio.to_thread(
+            self.sync.namespaces, execution_id, limit=limit, page_token=page_token
+        )
+
+    async def executions(
+        self, *, limit: int | None = None, page_token: str | None = None
+    ) -> ExecutionPage:
+        return await asyncio.to_thread(self.sync.executions, limit=limit, page_token=page_token)
+
+    async def delete_where(
+        self, metadata_filter: Mapping[str, Any], *, execution_id: str | None = None
+    ) -> int:
+        return await asyncio.to_thread(
+            self.sync.delete_where, metadata_filter, execution_id=execution_id
+        )
+
+    async def copy_execution(self, source_execution_id: str, target_execution_id: str) -> int:
+        return await asyncio.to_thread(
+            self.sync.copy_execution, source_execution_id, target_execution_id
+        )
+
+    async def prune(
+        self, execution_ids: Sequence[str], *, strategy: PruneStrategy = "keep_latest"
+    ) -> int:
+        return await asyncio.to_thread(self.sync.prune, execution_ids, strategy=strategy)
+
+    async def ancestors(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        *,
+        namespace: str = "",
+        include_self: bool = False,
+        channels: Sequence[str] | None = None,
+        include_state: bool = False,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> CheckpointPage:
+        return await asyncio.to_thread(
+            self.sync.ancestors,
+            execution_id,
+            checkpoint_id,
+            namespace=namespace,
+            include_self=include_self,
+            channels=channels,
+            include_state=include_state,
+            limit=limit,
+            page_token=page_token,
         )
 
     async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:

@@ -27,7 +27,11 @@ MODES = ("direct", "async-client", "sync-client")
 
 # Small limits so that over-limit tests are cheap; the same for every mode.
 TEST_LIMITS = Limits(
-    max_state_bytes=256 * 1024, max_metadata_bytes=4096, max_page_size=100, max_batch_items=20
+    max_state_bytes=256 * 1024,
+    max_metadata_bytes=4096,
+    max_page_size=100,
+    max_batch_items=20,
+    max_page_bytes=1024 * 1024,
 )
 
 
@@ -60,31 +64,47 @@ async def backend(make_backend: Callable[..., Awaitable[Backend]]) -> Backend:
 
 
 @pytest.fixture
-async def store(request: pytest.FixtureRequest, backend: Backend) -> AsyncIterator[CheckpointStore]:
-    """The store under test: ``backend`` directly, or through a real gateway on port 0."""
+async def make_store(
+    request: pytest.FixtureRequest, make_backend: Callable[..., Awaitable[Backend]]
+) -> AsyncIterator[Callable[..., Awaitable[CheckpointStore]]]:
+    """Build stores under test with backend options: a backend directly, or through a
+    real gateway on port 0 with the async or the sync client; all closed at the end."""
     mode = request.param
-    if mode == "direct":
-        yield backend
-        return
-    gw = await Gateway.start(backend, listen="127.0.0.1:0")
-    target = f"127.0.0.1:{gw.port}"
-    client: CheckpointStore
-    if mode == "async-client":
-        client = AsyncCheckpointClient(target, timeout=30)
-    else:
-        client = SyncAsAsync(await asyncio.to_thread(CheckpointClient, target, timeout=30))
+    opened: list[tuple[CheckpointStore, Gateway]] = []
+
+    async def make(**options: Any) -> CheckpointStore:
+        backend = await make_backend(**options)
+        if mode == "direct":
+            return backend
+        gw = await Gateway.start(backend, listen="127.0.0.1:0")
+        target = f"127.0.0.1:{gw.port}"
+        client: CheckpointStore
+        if mode == "async-client":
+            client = AsyncCheckpointClient(target, timeout=30)
+        else:
+            client = SyncAsAsync(await asyncio.to_thread(CheckpointClient, target, timeout=30))
+        opened.append((client, gw))
+        return client
+
     try:
-        yield client
+        yield make
     finally:
-        await client.close()
-        await gw.stop(grace=1.0)
+        for client, gw in reversed(opened):
+            await client.close()
+            await gw.stop(grace=1.0)
+
+
+@pytest.fixture
+async def store(make_store: Callable[..., Awaitable[CheckpointStore]]) -> CheckpointStore:
+    """The store under test: a backend directly, or through a real gateway on port 0."""
+    return await make_store()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize every test that builds a backend over all backends, and every test
-    that uses ``store`` over the access modes too."""
+    that uses ``store`` (or ``make_store``) over the access modes too."""
     names = list(BACKENDS)
     if "make_backend" in metafunc.fixturenames:
         metafunc.parametrize("make_backend", names, indirect=True)
-    if "store" in metafunc.fixturenames:
-        metafunc.parametrize("store", MODES, indirect=True)
+    if "make_store" in metafunc.fixturenames:
+        metafunc.parametrize("make_store", MODES, indirect=True)

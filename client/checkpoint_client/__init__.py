@@ -18,12 +18,21 @@ from ._errors import (
     Unauthenticated,
     Unavailable,
 )
-from ._models import Checkpoint, CheckpointPage, PendingWrite
-from ._store import CheckpointStore, iter_checkpoints
+from ._models import (
+    Channel,
+    Checkpoint,
+    CheckpointPage,
+    ExecutionInfo,
+    ExecutionPage,
+    NamespacePage,
+    PendingWrite,
+)
+from ._store import CheckpointStore, PruneStrategy, iter_checkpoints
 from ._sync import CheckpointClient, SyncCheckpointStore
 
 __all__ = [
     "AsyncCheckpointClient",
+    "Channel",
     "Checkpoint",
     "CheckpointClient",
     "CheckpointError",
@@ -31,11 +40,15 @@ __all__ = [
     "CheckpointStore",
     "Conflict",
     "DeadlineExceeded",
+    "ExecutionInfo",
+    "ExecutionPage",
     "InternalError",
     "InvalidArgument",
+    "NamespacePage",
     "NotFound",
     "PendingWrite",
     "PermissionDenied",
+    "PruneStrategy",
     "ResourceExhausted",
     "SyncCheckpointStore",
     "Unauthenticated",

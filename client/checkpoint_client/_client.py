@@ -20,9 +20,15 @@ from ._errors import (
     error_for_code,
 )
 from ._ids import with_id
-from ._models import Checkpoint, CheckpointPage, PendingWrite
+from ._models import (
+    Checkpoint,
+    CheckpointPage,
+    ExecutionPage,
+    NamespacePage,
+    PendingWrite,
+)
 from ._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
-from ._store import CheckpointStore
+from ._store import CheckpointStore, PruneStrategy
 from ._tracing import with_trace_context
 
 __all__ = ["DEFAULT_SERVICE_CONFIG", "DEFAULT_TIMEOUT", "AsyncCheckpointClient"]
@@ -196,25 +202,131 @@ class AsyncCheckpointClient(CheckpointStore):
         page_token: str | None = None,
         before: str | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
+        all_namespaces: bool = False,
+        with_writes: bool = False,
     ) -> CheckpointPage:
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
-        ):
-            raise InvalidArgument("limit must be a positive integer")
+        size = _page_size(limit)
         reply = await self._call(
             self._stub.List,
             lambda: c.pb.ListRequest(
                 execution_id=execution_id,
                 namespace=namespace,
-                page_size=min(limit or 0, 2**31 - 1),  # the gateway lowers it to its maximum
+                page_size=size,
                 page_token=page_token or "",
                 before=before or "",
                 metadata_filter=c.filter_to_json(metadata_filter),
+                all_namespaces=all_namespaces,
+                include_writes=with_writes,
             ),
         )
-        return CheckpointPage(
-            [c.checkpoint_from_pb(m) for m in reply.checkpoints], reply.next_page_token or None
+        return _page(reply)
+
+    async def search(
+        self,
+        metadata_filter: Mapping[str, Any] | None = None,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+        with_writes: bool = False,
+    ) -> CheckpointPage:
+        size = _page_size(limit)
+        reply = await self._call(
+            self._stub.Search,
+            lambda: c.pb.SearchRequest(
+                metadata_filter=c.filter_to_json(metadata_filter),
+                page_size=size,
+                page_token=page_token or "",
+                include_writes=with_writes,
+            ),
         )
+        return _page(reply)
+
+    async def namespaces(
+        self, execution_id: str, *, limit: int | None = None, page_token: str | None = None
+    ) -> NamespacePage:
+        size = _page_size(limit)
+        reply = await self._call(
+            self._stub.ListNamespaces,
+            lambda: c.pb.ListNamespacesRequest(
+                execution_id=execution_id, page_size=size, page_token=page_token or ""
+            ),
+        )
+        return NamespacePage(list(reply.namespaces), reply.next_page_token or None)
+
+    async def executions(
+        self, *, limit: int | None = None, page_token: str | None = None
+    ) -> ExecutionPage:
+        size = _page_size(limit)
+        reply = await self._call(
+            self._stub.ListExecutions,
+            lambda: c.pb.ListExecutionsRequest(page_size=size, page_token=page_token or ""),
+        )
+        return ExecutionPage(
+            [c.execution_from_pb(m) for m in reply.executions], reply.next_page_token or None
+        )
+
+    async def delete_where(
+        self, metadata_filter: Mapping[str, Any], *, execution_id: str | None = None
+    ) -> int:
+        reply = await self._call(
+            self._stub.DeleteWhere,
+            lambda: c.pb.DeleteWhereRequest(
+                metadata_filter=c.filter_to_json(metadata_filter), execution_id=execution_id
+            ),
+        )
+        return int(reply.deleted)
+
+    async def copy_execution(self, source_execution_id: str, target_execution_id: str) -> int:
+        reply = await self._call(
+            self._stub.CopyExecution,
+            lambda: c.pb.CopyExecutionRequest(
+                source_execution_id=source_execution_id, target_execution_id=target_execution_id
+            ),
+        )
+        return int(reply.copied)
+
+    async def prune(
+        self, execution_ids: Sequence[str], *, strategy: PruneStrategy = "keep_latest"
+    ) -> int:
+        if isinstance(execution_ids, str):
+            raise InvalidArgument("execution_ids must be a sequence of ids, not a string")
+        reply = await self._call(
+            self._stub.Prune,
+            lambda: c.pb.PruneRequest(
+                execution_ids=list(execution_ids), strategy=c.prune_strategy_to_pb(strategy)
+            ),
+        )
+        return int(reply.deleted)
+
+    async def ancestors(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        *,
+        namespace: str = "",
+        include_self: bool = False,
+        channels: Sequence[str] | None = None,
+        include_state: bool = False,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> CheckpointPage:
+        if isinstance(channels, str):
+            raise InvalidArgument("channels must be a sequence of names, not a string")
+        size = _page_size(limit)
+        reply = await self._call(
+            self._stub.Ancestors,
+            lambda: c.pb.AncestorsRequest(
+                execution_id=execution_id,
+                namespace=namespace,
+                checkpoint_id=checkpoint_id,
+                include_self=include_self,
+                channels=list(channels or ()),
+                include_state=include_state,
+                page_size=size,
+                page_token=page_token or "",
+            ),
+        )
+        return _page(reply)
 
     async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
         reply = await self._call(
@@ -262,6 +374,21 @@ def _saved(checkpoint: Checkpoint, reply: c.pb.SaveResponse) -> Checkpoint:
         version=reply.version,
         created_at=c.datetime_from_pb(reply.created_at),
         pending_writes=(),
+        # As every store answers a save: channels as references (Load has the values).
+        channels={name: ch.reference() for name, ch in checkpoint.channels.items()},
+    )
+
+
+def _page_size(limit: int | None) -> int:
+    """A page size for a request: 0 for the gateway's default (which lowers larger ones)."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise InvalidArgument("limit must be a positive integer")
+    return min(limit or 0, 2**31 - 1)
+
+
+def _page(reply: Any) -> CheckpointPage:
+    return CheckpointPage(
+        [c.checkpoint_from_pb(m) for m in reply.checkpoints], reply.next_page_token or None
     )
 
 

@@ -9,25 +9,32 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from ._codec import OCTET_STREAM
 from ._errors import CheckpointError, InvalidArgument, error_for_code
-from ._models import Checkpoint, PendingWrite
+from ._models import Channel, Checkpoint, ExecutionInfo, PendingWrite
 from ._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
+from ._store import PruneStrategy
 
 __all__ = [
+    "channel_from_pb",
+    "channel_to_pb",
     "checkpoint_from_pb",
     "checkpoint_to_pb",
     "datetime_from_pb",
+    "execution_from_pb",
+    "execution_to_pb",
     "filter_from_json",
     "filter_to_json",
     "item_error_from_pb",
     "item_error_to_pb",
     "pb",
+    "prune_strategy_from_pb",
+    "prune_strategy_to_pb",
     "write_from_pb",
     "write_to_pb",
 ]
@@ -66,6 +73,38 @@ def write_from_pb(m: pb.PendingWrite) -> PendingWrite:
     )
 
 
+def channel_to_pb(name: str, ch: Channel) -> pb.Channel:
+    m = pb.Channel(name=name, version=ch.version, content_type=ch.content_type)
+    if ch.value_bytes is not None:
+        m.value = ch.value_bytes
+    return m
+
+
+def channel_from_pb(m: pb.Channel) -> Channel:
+    if m.HasField("value"):
+        return Channel(m.version, m.value, content_type=m.content_type or OCTET_STREAM)
+    return Channel(m.version, content_type=m.content_type)
+
+
+def _channels_from_pb(items: Any) -> dict[str, Channel]:
+    out: dict[str, Channel] = {}
+    for m in items:
+        if m.name in out:
+            raise InvalidArgument(f"channel {m.name!r} appears more than once")
+        out[m.name] = channel_from_pb(m)
+    return out
+
+
+def execution_to_pb(info: ExecutionInfo) -> pb.Execution:
+    m = pb.Execution(execution_id=info.execution_id)
+    _datetime_to_pb(info.updated_at, m.updated_at)
+    return m
+
+
+def execution_from_pb(m: pb.Execution) -> ExecutionInfo:
+    return ExecutionInfo(m.execution_id, datetime_from_pb(m.updated_at))
+
+
 def checkpoint_to_pb(cp: Checkpoint, *, with_state: bool = True) -> pb.Checkpoint:
     m = pb.Checkpoint(
         execution_id=cp.execution_id,
@@ -79,6 +118,7 @@ def checkpoint_to_pb(cp: Checkpoint, *, with_state: bool = True) -> pb.Checkpoin
         next_nodes=cp.next_nodes,
         version=cp.version,
         pending_writes=[write_to_pb(w) for w in cp.pending_writes],
+        channels=[channel_to_pb(name, ch) for name, ch in cp.channels.items()],
     )
     _datetime_to_pb(cp.created_at, m.created_at)
     return m
@@ -111,6 +151,7 @@ def checkpoint_from_pb(m: pb.Checkpoint) -> Checkpoint:
         created_at=datetime_from_pb(m.created_at),
         version=m.version,
         pending_writes=[write_from_pb(w) for w in m.pending_writes],
+        channels=_channels_from_pb(m.channels),
     )
 
 
@@ -139,3 +180,27 @@ def filter_to_json(metadata_filter: Mapping[str, Any] | None) -> str:
 
 def filter_from_json(text: str) -> dict[str, Any] | None:
     return _json_object(text, "metadata_filter") or None
+
+
+_STRATEGIES: dict[str, pb.PruneStrategy] = {
+    "keep_latest": pb.PRUNE_STRATEGY_KEEP_LATEST,
+    "delete": pb.PRUNE_STRATEGY_DELETE_ALL,
+}
+
+
+def prune_strategy_to_pb(strategy: str) -> pb.PruneStrategy:
+    try:
+        return _STRATEGIES[strategy]
+    except (KeyError, TypeError):
+        raise InvalidArgument(
+            f"strategy must be one of {', '.join(map(repr, _STRATEGIES))}, not {strategy!r}"
+        ) from None
+
+
+def prune_strategy_from_pb(value: pb.PruneStrategy) -> PruneStrategy:
+    if value == pb.PRUNE_STRATEGY_UNSPECIFIED:
+        return "keep_latest"
+    for name, number in _STRATEGIES.items():
+        if number == value:
+            return cast(PruneStrategy, name)
+    raise InvalidArgument(f"unknown prune strategy {value}")

@@ -1,4 +1,4 @@
-"""The data model: a checkpoint, its pending writes and a page of a listing."""
+"""The data model: a checkpoint, its channels and pending writes, and pages of listings."""
 
 from __future__ import annotations
 
@@ -11,9 +11,90 @@ from typing import Any
 from . import _codec
 from ._errors import InvalidArgument
 
-__all__ = ["Checkpoint", "CheckpointPage", "PendingWrite"]
+__all__ = [
+    "Channel",
+    "Checkpoint",
+    "CheckpointPage",
+    "ExecutionInfo",
+    "ExecutionPage",
+    "NamespacePage",
+    "PendingWrite",
+]
 
 _UNSET: Any = object()
+
+
+class Channel:
+    """A named part of a checkpoint's state, stored once per version.
+
+    The checkpoints of a lineage that carry the same ``(name, version)`` share one stored
+    value, so a save sends and stores only the channels that changed (as LangGraph's
+    channel blobs do). ``value`` follows the rule of a checkpoint's state: bytes pass
+    through with their ``content_type``, anything else is stored as JSON.
+
+    Without a value (``Channel(version)``, or ``reference()``) a channel refers to the
+    value stored earlier in the lineage under the same name and version; saving one that
+    refers to nothing raises ``NotFound``. Loads always return channels with values.
+
+    Example:
+        >>> Channel("3", ["hi", "hello"]).value
+        ['hi', 'hello']
+    """
+
+    __slots__ = ("_value", "content_type", "value_bytes", "version")
+
+    version: str
+    value_bytes: bytes | None
+    content_type: str
+
+    def __init__(
+        self, version: str, value: Any = _UNSET, *, content_type: str | None = None
+    ) -> None:
+        self.version = version
+        if value is _UNSET:
+            self.value_bytes, self.content_type = None, content_type or ""
+        else:
+            self.value_bytes, self.content_type = _codec.encode(
+                value, content_type, what=f"channel version {version!r}"
+            )
+        self._value = _UNSET
+
+    @property
+    def has_value(self) -> bool:
+        """Whether the channel carries its value (False: a reference to a stored one)."""
+        return self.value_bytes is not None
+
+    @property
+    def value(self) -> Any:
+        """The value: decoded JSON for ``application/json``, otherwise the exact bytes."""
+        if self.value_bytes is None:
+            raise ValueError(f"channel version {self.version!r} is a reference, with no value")
+        if self._value is _UNSET:
+            self._value = _codec.decode(self.value_bytes, self.content_type)
+        return self._value
+
+    def reference(self) -> Channel:
+        """This version without its value: "the value already stored"."""
+        return Channel(self.version, content_type=self.content_type)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.version, self.value_bytes, self.content_type)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Channel):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        if self.value_bytes is None:
+            return f"Channel(version={self.version!r}, <reference>)"
+        return (
+            f"Channel(version={self.version!r}, "
+            f"value=<{len(self.value_bytes)} bytes {self.content_type}>)"
+        )
 
 
 class PendingWrite:
@@ -101,6 +182,7 @@ class Checkpoint:
 
     __slots__ = (
         "_state",
+        "channels",
         "checkpoint_id",
         "content_type",
         "created_at",
@@ -127,6 +209,7 @@ class Checkpoint:
     created_at: datetime | None
     version: int
     pending_writes: tuple[PendingWrite, ...]
+    channels: dict[str, Channel]
 
     def __init__(
         self,
@@ -143,6 +226,7 @@ class Checkpoint:
         created_at: datetime | None = None,
         version: int = 0,
         pending_writes: Sequence[PendingWrite] = (),
+        channels: Mapping[str, Channel] | None = None,
     ) -> None:
         self.execution_id = execution_id
         self.namespace = namespace
@@ -159,6 +243,9 @@ class Checkpoint:
         self.created_at = created_at
         self.version = version
         self.pending_writes = tuple(pending_writes)
+        if channels is not None and not isinstance(channels, Mapping):
+            raise InvalidArgument(f"channels must be a mapping, not {type(channels).__name__}")
+        self.channels = dict(channels or {})
         self._state = _UNSET
 
     @property
@@ -185,6 +272,7 @@ class Checkpoint:
             "created_at": self.created_at,
             "version": self.version,
             "pending_writes": self.pending_writes,
+            "channels": self.channels,
         }
         fields.update(changes)
         execution_id = fields.pop("execution_id", self.execution_id)
@@ -195,16 +283,23 @@ class Checkpoint:
         """True when ``other`` carries what a save of ``self`` would store.
 
         Used to tell a retried save (same id, same content: a no-op) from an id reused for
-        something else (a conflict). Store-assigned fields are not compared.
+        something else (a conflict). Store-assigned fields are not compared; channels are
+        compared by name and version (a stored version never changes its value, and a
+        retry may send references where the first attempt sent values).
         """
         return (
-            self.parent_id == other.parent_id
+            self.channel_versions() == other.channel_versions()
+            and self.parent_id == other.parent_id
             and self.node == other.node
             and self.next_nodes == other.next_nodes
             and self.state_bytes == other.state_bytes
             and self.content_type == other.content_type
             and _json_equal(self.metadata, other.metadata)
         )
+
+    def channel_versions(self) -> dict[str, str]:
+        """Each channel's version, by name."""
+        return {name: ch.version for name, ch in self.channels.items()}
 
     def _key(self) -> tuple[Any, ...]:
         return (
@@ -220,6 +315,7 @@ class Checkpoint:
             self.created_at,
             self.version,
             self.pending_writes,
+            sorted(self.channels.items()),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -233,7 +329,8 @@ class Checkpoint:
         return (
             f"Checkpoint(execution_id={self.execution_id!r}, namespace={self.namespace!r}, "
             f"checkpoint_id={self.checkpoint_id!r}, version={self.version}, "
-            f"node={self.node!r}, state=<{len(self.state_bytes)} bytes {self.content_type}>)"
+            f"node={self.node!r}, state=<{len(self.state_bytes)} bytes {self.content_type}>"
+            f"{f', channels={sorted(self.channels)}' if self.channels else ''})"
         )
 
 
@@ -251,4 +348,43 @@ class CheckpointPage:
     """
 
     checkpoints: list[Checkpoint]
+    next_page_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionInfo:
+    """An execution (thread) that holds checkpoints.
+
+    Attributes:
+        execution_id: its id.
+        updated_at: when its newest checkpoint was saved.
+    """
+
+    execution_id: str
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionPage:
+    """One page of executions, the most recently saved to first.
+
+    Attributes:
+        executions: the executions on this page.
+        next_page_token: pass it back as ``page_token`` for the next page; ``None`` at the end.
+    """
+
+    executions: list[ExecutionInfo]
+    next_page_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NamespacePage:
+    """One page of an execution's namespaces, in code point order.
+
+    Attributes:
+        namespaces: the namespaces on this page.
+        next_page_token: pass it back as ``page_token`` for the next page; ``None`` at the end.
+    """
+
+    namespaces: list[str]
     next_page_token: str | None

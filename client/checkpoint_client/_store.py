@@ -10,12 +10,15 @@ from __future__ import annotations
 import builtins
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 from ._errors import CheckpointError
-from ._models import Checkpoint, CheckpointPage, PendingWrite
+from ._models import Checkpoint, CheckpointPage, ExecutionPage, NamespacePage, PendingWrite
 
-__all__ = ["CheckpointStore", "iter_checkpoints"]
+__all__ = ["CheckpointStore", "PruneStrategy", "iter_checkpoints"]
+
+#: ``keep_latest``: keep each namespace's newest checkpoint; ``delete``: remove everything.
+PruneStrategy = Literal["keep_latest", "delete"]
 
 
 @runtime_checkable
@@ -81,16 +84,99 @@ class CheckpointStore(Protocol):
         page_token: str | None = None,
         before: str | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
+        all_namespaces: bool = False,
+        with_writes: bool = False,
     ) -> CheckpointPage:
         """Return one page of a lineage's checkpoints, newest first.
 
         Args:
             limit: page size; ``None`` for the store's default, values over its maximum are
-                lowered to it.
+                lowered to it. A page of large checkpoints may hold fewer.
             page_token: ``next_page_token`` of the previous page.
-            before: only checkpoints older than this checkpoint id (``NotFound`` if unknown).
+            before: only checkpoints older than this checkpoint id (``NotFound`` if unknown),
+                looked up in ``namespace``.
             metadata_filter: only checkpoints whose metadata has each key with an equal
                 scalar value.
+            all_namespaces: every namespace of the execution, newest first by
+                ``created_at`` (then namespace and version, descending).
+            with_writes: fill each checkpoint's ``pending_writes``.
+        """
+        ...
+
+    async def search(
+        self,
+        metadata_filter: Mapping[str, Any] | None = None,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+        with_writes: bool = False,
+    ) -> CheckpointPage:
+        """Return one page of checkpoints across every execution and namespace, newest
+        first (``created_at``, then execution, namespace and version, descending), whose
+        metadata matches ``metadata_filter`` (all of them when it is empty)."""
+        ...
+
+    async def namespaces(
+        self, execution_id: str, *, limit: int | None = None, page_token: str | None = None
+    ) -> NamespacePage:
+        """Return one page of the namespaces of an execution that hold checkpoints, in
+        code point order (``""`` first)."""
+        ...
+
+    async def executions(
+        self, *, limit: int | None = None, page_token: str | None = None
+    ) -> ExecutionPage:
+        """Return one page of the executions that hold checkpoints, the most recently
+        saved to first."""
+        ...
+
+    async def delete_where(
+        self, metadata_filter: Mapping[str, Any], *, execution_id: str | None = None
+    ) -> int:
+        """Remove every checkpoint whose metadata matches (with its pending writes), in one
+        execution or across all of them; return how many went. The filter must not be
+        empty (``InvalidArgument``)."""
+        ...
+
+    async def copy_execution(self, source_execution_id: str, target_execution_id: str) -> int:
+        """Copy an execution to a new id: every namespace, checkpoint (id, parent, version,
+        created_at and channels kept) and pending write; return how many checkpoints.
+
+        Raises ``NotFound`` when the source holds no checkpoints and ``Conflict`` when the
+        target holds some. A reader never sees a half-done copy as a complete one.
+        """
+        ...
+
+    async def prune(
+        self, execution_ids: Sequence[str], *, strategy: PruneStrategy = "keep_latest"
+    ) -> int:
+        """Thin executions: keep each namespace's newest checkpoint (with its writes and
+        channels), or delete everything; return how many checkpoints went."""
+        ...
+
+    async def ancestors(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        *,
+        namespace: str = "",
+        include_self: bool = False,
+        channels: Sequence[str] | None = None,
+        include_state: bool = False,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> CheckpointPage:
+        """Return one page of a checkpoint's parent chain, the parent first, each with its
+        pending writes.
+
+        Args:
+            include_self: start with the checkpoint itself.
+            channels: only these channels and their writes; the walk then ends at the
+                first checkpoint by which each of them has been found in the channels of
+                a returned checkpoint (what a LangGraph DeltaChannel replays onto).
+            include_state: fill ``state`` (left empty otherwise).
+
+        Raises ``NotFound`` when the starting checkpoint does not exist.
         """
         ...
 
@@ -110,9 +196,12 @@ class CheckpointStore(Protocol):
         *,
         namespace: str = "",
     ) -> int:
-        """Attach pending writes to a checkpoint; a ``(task_id, idx)`` seen before is replaced.
+        """Attach pending writes to a checkpoint, saved already or not yet.
 
-        Raises ``NotFound`` when the checkpoint does not exist. Returns how many were stored.
+        Keyed by ``(task_id, idx)``: for ``idx >= 0`` the first write of a key wins (a
+        retry changes nothing); a special write (``idx < 0``) replaces the earlier one.
+        Writes of a checkpoint that is not saved yet are returned with it once it is.
+        Returns how many distinct keys the call carried.
         """
         ...
 
@@ -139,8 +228,11 @@ async def iter_checkpoints(
     namespace: str = "",
     page_size: int | None = None,
     metadata_filter: Mapping[str, Any] | None = None,
+    all_namespaces: bool = False,
+    with_writes: bool = False,
 ) -> AsyncIterator[Checkpoint]:
-    """Yield every checkpoint of a lineage, newest first, one page in memory at a time."""
+    """Yield every checkpoint of a lineage (or execution), newest first, one page in
+    memory at a time."""
     token: str | None = None
     while True:
         page = await store.list(
@@ -149,6 +241,8 @@ async def iter_checkpoints(
             limit=page_size,
             page_token=token,
             metadata_filter=metadata_filter,
+            all_namespaces=all_namespaces,
+            with_writes=with_writes,
         )
         for checkpoint in page.checkpoints:
             yield checkpoint

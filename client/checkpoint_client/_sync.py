@@ -18,8 +18,8 @@ import grpc
 
 from ._client import DEFAULT_SERVICE_CONFIG, DEFAULT_TIMEOUT, AsyncCheckpointClient
 from ._errors import CheckpointError
-from ._models import Checkpoint, CheckpointPage, PendingWrite
-from ._store import CheckpointStore
+from ._models import Checkpoint, CheckpointPage, ExecutionPage, NamespacePage, PendingWrite
+from ._store import CheckpointStore, PruneStrategy
 
 __all__ = ["CheckpointClient", "SyncCheckpointStore"]
 
@@ -82,6 +82,8 @@ class SyncCheckpointStore:
         page_token: str | None = None,
         before: str | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
+        all_namespaces: bool = False,
+        with_writes: bool = False,
     ) -> CheckpointPage:
         return self._run(
             self._store.list(
@@ -91,6 +93,8 @@ class SyncCheckpointStore:
                 page_token=page_token,
                 before=before,
                 metadata_filter=metadata_filter,
+                all_namespaces=all_namespaces,
+                with_writes=with_writes,
             )
         )
 
@@ -101,8 +105,11 @@ class SyncCheckpointStore:
         namespace: str = "",
         page_size: int | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
+        all_namespaces: bool = False,
+        with_writes: bool = False,
     ) -> Iterator[Checkpoint]:
-        """Yield every checkpoint of a lineage, newest first, one page at a time."""
+        """Yield every checkpoint of a lineage (or execution), newest first, one page at a
+        time."""
         token: str | None = None
         while True:
             page = self.list(
@@ -111,11 +118,75 @@ class SyncCheckpointStore:
                 limit=page_size,
                 page_token=token,
                 metadata_filter=metadata_filter,
+                all_namespaces=all_namespaces,
+                with_writes=with_writes,
             )
             yield from page.checkpoints
             token = page.next_page_token
             if token is None:
                 return
+
+    def search(
+        self,
+        metadata_filter: Mapping[str, Any] | None = None,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+        with_writes: bool = False,
+    ) -> CheckpointPage:
+        return self._run(
+            self._store.search(
+                metadata_filter, limit=limit, page_token=page_token, with_writes=with_writes
+            )
+        )
+
+    def namespaces(
+        self, execution_id: str, *, limit: int | None = None, page_token: str | None = None
+    ) -> NamespacePage:
+        return self._run(self._store.namespaces(execution_id, limit=limit, page_token=page_token))
+
+    def executions(
+        self, *, limit: int | None = None, page_token: str | None = None
+    ) -> ExecutionPage:
+        return self._run(self._store.executions(limit=limit, page_token=page_token))
+
+    def delete_where(
+        self, metadata_filter: Mapping[str, Any], *, execution_id: str | None = None
+    ) -> int:
+        return self._run(self._store.delete_where(metadata_filter, execution_id=execution_id))
+
+    def copy_execution(self, source_execution_id: str, target_execution_id: str) -> int:
+        return self._run(self._store.copy_execution(source_execution_id, target_execution_id))
+
+    def prune(
+        self, execution_ids: Sequence[str], *, strategy: PruneStrategy = "keep_latest"
+    ) -> int:
+        return self._run(self._store.prune(execution_ids, strategy=strategy))
+
+    def ancestors(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        *,
+        namespace: str = "",
+        include_self: bool = False,
+        channels: Sequence[str] | None = None,
+        include_state: bool = False,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> CheckpointPage:
+        return self._run(
+            self._store.ancestors(
+                execution_id,
+                checkpoint_id,
+                namespace=namespace,
+                include_self=include_self,
+                channels=channels,
+                include_state=include_state,
+                limit=limit,
+                page_token=page_token,
+            )
+        )
 
     def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
         return self._run(self._store.delete(execution_id, checkpoint_id, namespace=namespace))

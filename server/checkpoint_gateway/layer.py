@@ -2,7 +2,7 @@
 
 A layer is a ``CheckpointStore`` around another one. Every method here forwards to the
 inner store through one hook, ``_call``, so a layer says what it adds to a call (retries,
-metrics, spans) once, instead of re-spelling the eight methods of the interface.
+metrics, spans) once, instead of re-spelling each method of the interface.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from checkpoint_client import (
     CheckpointError,
     CheckpointPage,
     CheckpointStore,
+    ExecutionPage,
+    NamespacePage,
     PendingWrite,
+    PruneStrategy,
 )
 
 _R = TypeVar("_R")
@@ -83,6 +86,8 @@ class StoreLayer(CheckpointStore):
         page_token: str | None = None,
         before: str | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
+        all_namespaces: bool = False,
+        with_writes: bool = False,
     ) -> CheckpointPage:
         return await self._call(
             "list",
@@ -94,6 +99,90 @@ class StoreLayer(CheckpointStore):
                 page_token=page_token,
                 before=before,
                 metadata_filter=metadata_filter,
+                all_namespaces=all_namespaces,
+                with_writes=with_writes,
+            ),
+        )
+
+    async def search(
+        self,
+        metadata_filter: Mapping[str, Any] | None = None,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+        with_writes: bool = False,
+    ) -> CheckpointPage:
+        return await self._call(
+            "search",
+            "",
+            lambda: self._inner.search(
+                metadata_filter, limit=limit, page_token=page_token, with_writes=with_writes
+            ),
+        )
+
+    async def namespaces(
+        self, execution_id: str, *, limit: int | None = None, page_token: str | None = None
+    ) -> NamespacePage:
+        return await self._call(
+            "namespaces",
+            execution_id,
+            lambda: self._inner.namespaces(execution_id, limit=limit, page_token=page_token),
+        )
+
+    async def executions(
+        self, *, limit: int | None = None, page_token: str | None = None
+    ) -> ExecutionPage:
+        return await self._call(
+            "executions", "", lambda: self._inner.executions(limit=limit, page_token=page_token)
+        )
+
+    async def delete_where(
+        self, metadata_filter: Mapping[str, Any], *, execution_id: str | None = None
+    ) -> int:
+        return await self._call(
+            "delete_where",
+            execution_id or "",
+            lambda: self._inner.delete_where(metadata_filter, execution_id=execution_id),
+        )
+
+    async def copy_execution(self, source_execution_id: str, target_execution_id: str) -> int:
+        return await self._call(
+            "copy_execution",
+            source_execution_id,
+            lambda: self._inner.copy_execution(source_execution_id, target_execution_id),
+        )
+
+    async def prune(
+        self, execution_ids: Sequence[str], *, strategy: PruneStrategy = "keep_latest"
+    ) -> int:
+        return await self._call(
+            "prune", "", lambda: self._inner.prune(execution_ids, strategy=strategy)
+        )
+
+    async def ancestors(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        *,
+        namespace: str = "",
+        include_self: bool = False,
+        channels: Sequence[str] | None = None,
+        include_state: bool = False,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> CheckpointPage:
+        return await self._call(
+            "ancestors",
+            execution_id,
+            lambda: self._inner.ancestors(
+                execution_id,
+                checkpoint_id,
+                namespace=namespace,
+                include_self=include_self,
+                channels=channels,
+                include_state=include_state,
+                limit=limit,
+                page_token=page_token,
             ),
         )
 

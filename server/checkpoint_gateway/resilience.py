@@ -21,9 +21,11 @@ empty), and a backend answers a save of an id it already holds with the same con
 returning the stored checkpoint, so a save whose first attempt committed but whose answer
 was lost cannot be stored twice or bump the version twice (this holds for
 ``expected_version`` saves too: the id is checked before the version). Writes are keyed
-by ``(task_id, idx)``; load, latest and list only read. Delete and clear converge to the
-same state, but a retried one reports what its last attempt removed (``False``, or a
-lower count) when an earlier attempt had removed it already.
+by ``(task_id, idx)``; load, latest, list and the other listings only read. Delete,
+clear, delete_where and prune converge to the same state, but a retried one reports what
+its last attempt removed (``False``, or a lower count) when an earlier attempt had removed
+it already. ``copy_execution`` is the exception: a copy whose answer was lost would find
+its own target full on a retry (``Conflict``), so it is attempted once.
 
 The breaker (``CircuitBreaker``) counts failed attempts, not calls, so a dead backend is
 detected after ``failure_threshold`` attempts however the callers retry::
@@ -424,13 +426,14 @@ class ResilientStore(StoreLayer):
         """Run ``attempt`` until it succeeds, fails for good, or the deadline passes."""
         deadline = self._deadline()
         deadline_token = context.deadline.set(deadline)
+        attempts = 1 if operation in _ATTEMPTED_ONCE else self.policy.max_attempts
         try:
             number = 1
             while True:
                 error = await self._attempt(operation, execution_id, attempt, number, deadline)
                 if isinstance(error, _Done):
                     return error.value
-                if number >= self.policy.max_attempts:
+                if number >= attempts:
                     raise _gave_up(error, operation, number, "no attempts left") from error
                 delay = self.policy.backoff(number, self._uniform())
                 if deadline is not None and self._clock() + delay >= deadline:
@@ -560,6 +563,11 @@ class ResilientStore(StoreLayer):
     ) -> int:
         frozen = builtins.list(writes)  # the same writes on every attempt, even from a generator
         return await super().put_writes(execution_id, checkpoint_id, frozen, namespace=namespace)
+
+
+#: Operations that are not idempotent by key: a retry could fail where the lost attempt
+#: succeeded (see the module docstring).
+_ATTEMPTED_ONCE = frozenset({"copy_execution"})
 
 
 @dataclass(frozen=True, slots=True)

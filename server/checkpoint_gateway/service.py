@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import grpc
@@ -33,6 +33,7 @@ from . import context as call_context
 log = logging.getLogger("checkpoint_gateway.service")
 
 _Req = TypeVar("_Req")
+_Paged = TypeVar("_Paged", c.pb.ListResponse, c.pb.AncestorsResponse)
 _Resp = TypeVar("_Resp")
 Handler = Callable[[Any, _Req, grpc.aio.ServicerContext[Any, Any]], Awaitable[_Resp]]
 
@@ -90,6 +91,12 @@ def _rpc(handler: Handler[_Req, _Resp]) -> Handler[_Req, _Resp]:
 
     wrapper.__name__ = method
     return wrapper
+
+
+def _limit(page_size: int) -> int | None:
+    if page_size < 0:
+        raise InvalidArgument("page_size must not be negative")
+    return page_size or None
 
 
 def _answer_save(reply: c.pb.SaveResponse, saved: Checkpoint) -> None:
@@ -161,40 +168,138 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
 
     @_rpc
     async def List(self, request: c.pb.ListRequest, context: Any) -> c.pb.ListResponse:
-        if request.page_size < 0:
+        return await self._page(
+            request.page_size,
+            lambda limit: self._store.list(
+                request.execution_id,
+                namespace=request.namespace,
+                limit=limit,
+                page_token=request.page_token or None,
+                before=request.before or None,
+                metadata_filter=c.filter_from_json(request.metadata_filter),
+                all_namespaces=request.all_namespaces,
+                with_writes=request.include_writes,
+            ),
+            c.pb.ListResponse,
+        )
+
+    @_rpc
+    async def Search(self, request: c.pb.SearchRequest, context: Any) -> c.pb.ListResponse:
+        return await self._page(
+            request.page_size,
+            lambda limit: self._store.search(
+                c.filter_from_json(request.metadata_filter),
+                limit=limit,
+                page_token=request.page_token or None,
+                with_writes=request.include_writes,
+            ),
+            c.pb.ListResponse,
+        )
+
+    @_rpc
+    async def Ancestors(
+        self, request: c.pb.AncestorsRequest, context: Any
+    ) -> c.pb.AncestorsResponse:
+        return await self._page(
+            request.page_size,
+            lambda limit: self._store.ancestors(
+                request.execution_id,
+                request.checkpoint_id,
+                namespace=request.namespace,
+                include_self=request.include_self,
+                channels=list(request.channels),
+                include_state=request.include_state,
+                limit=limit,
+                page_token=request.page_token or None,
+            ),
+            c.pb.AncestorsResponse,
+        )
+
+    async def _page(
+        self,
+        page_size: int,
+        fetch: Callable[[int | None], Awaitable[CheckpointPage]],
+        reply_type: Callable[..., _Paged],
+    ) -> _Paged:
+        """One page of checkpoints as a reply that fits one message.
+
+        Stores already stop a page before ``Limits.max_page_bytes``; should the encoded
+        reply still be too large, the page is asked for again with the items that fit, so
+        that its token comes from the store and stays consistent with what was sent.
+        """
+        if page_size < 0:
             raise InvalidArgument("page_size must not be negative")
-        limit = request.page_size or None
+        limit = page_size or None
         while True:
-            page = await self._list(request, limit)
-            reply = c.pb.ListResponse(
+            page = await fetch(limit)
+            reply = reply_type(
                 checkpoints=[c.checkpoint_to_pb(cp) for cp in page.checkpoints],
                 next_page_token=page.next_page_token or "",
             )
-            fits = self._fitting(reply)
+            fits = self._fitting(reply.checkpoints)
             if fits == len(page.checkpoints):
                 return reply
-            # Too large for one message: ask again for the items that fit, so the page
-            # token comes from the store and stays consistent with what was sent.
             limit = fits
 
-    async def _list(self, request: c.pb.ListRequest, limit: int | None) -> CheckpointPage:
-        return await self._store.list(
-            request.execution_id,
-            namespace=request.namespace,
-            limit=limit,
-            page_token=request.page_token or None,
-            before=request.before or None,
-            metadata_filter=c.filter_from_json(request.metadata_filter),
-        )
-
-    def _fitting(self, reply: c.pb.ListResponse) -> int:
+    def _fitting(self, checkpoints: Sequence[c.pb.Checkpoint]) -> int:
         budget = self._max_response_bytes - _RESPONSE_HEADROOM
         total = 0
-        for i, m in enumerate(reply.checkpoints):
+        for i, m in enumerate(checkpoints):
             total += m.ByteSize() + 8
             if total > budget:
                 return max(i, 1)
-        return len(reply.checkpoints)
+        return len(checkpoints)
+
+    @_rpc
+    async def ListNamespaces(
+        self, request: c.pb.ListNamespacesRequest, context: Any
+    ) -> c.pb.ListNamespacesResponse:
+        page = await self._store.namespaces(
+            request.execution_id,
+            limit=_limit(request.page_size),
+            page_token=request.page_token or None,
+        )
+        return c.pb.ListNamespacesResponse(
+            namespaces=page.namespaces, next_page_token=page.next_page_token or ""
+        )
+
+    @_rpc
+    async def ListExecutions(
+        self, request: c.pb.ListExecutionsRequest, context: Any
+    ) -> c.pb.ListExecutionsResponse:
+        page = await self._store.executions(
+            limit=_limit(request.page_size), page_token=request.page_token or None
+        )
+        return c.pb.ListExecutionsResponse(
+            executions=[c.execution_to_pb(info) for info in page.executions],
+            next_page_token=page.next_page_token or "",
+        )
+
+    @_rpc
+    async def DeleteWhere(
+        self, request: c.pb.DeleteWhereRequest, context: Any
+    ) -> c.pb.DeleteWhereResponse:
+        deleted = await self._store.delete_where(
+            c.filter_from_json(request.metadata_filter) or {},
+            execution_id=request.execution_id if request.HasField("execution_id") else None,
+        )
+        return c.pb.DeleteWhereResponse(deleted=deleted)
+
+    @_rpc
+    async def CopyExecution(
+        self, request: c.pb.CopyExecutionRequest, context: Any
+    ) -> c.pb.CopyExecutionResponse:
+        copied = await self._store.copy_execution(
+            request.source_execution_id, request.target_execution_id
+        )
+        return c.pb.CopyExecutionResponse(copied=copied)
+
+    @_rpc
+    async def Prune(self, request: c.pb.PruneRequest, context: Any) -> c.pb.PruneResponse:
+        deleted = await self._store.prune(
+            list(request.execution_ids), strategy=c.prune_strategy_from_pb(request.strategy)
+        )
+        return c.pb.PruneResponse(deleted=deleted)
 
     @_rpc
     async def Delete(self, request: c.pb.DeleteRequest, context: Any) -> c.pb.DeleteResponse:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from checkpoint_client import Checkpoint, InvalidArgument, PendingWrite
+from checkpoint_client import Channel, Checkpoint, InvalidArgument, PendingWrite
 
 MiB = 1024 * 1024
 
@@ -29,9 +29,13 @@ class Limits:
     max_metadata_bytes: int = 64 * 1024
     max_next_nodes: int = 256
     max_writes: int = 4096
+    max_channels: int = 1024
     default_page_size: int = 50
     max_page_size: int = 1000
     max_batch_items: int = 1000
+    #: A page of a listing stops before it would weigh more (it holds one item at least),
+    #: so that it fits one gRPC response and is bounded in memory while it is built.
+    max_page_bytes: int = 32 * MiB
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -109,15 +113,26 @@ def check_checkpoint(cp: Checkpoint, limits: Limits) -> None:
     for i, node in enumerate(cp.next_nodes):
         check_name(node, f"next_nodes[{i}]", limits)
     check_content_type(cp.content_type, "content_type")
-    if len(cp.state_bytes) > limits.max_state_bytes:
+    size = len(cp.state_bytes)
+    if len(cp.channels) > limits.max_channels:
+        raise InvalidArgument(f"{len(cp.channels)} channels; the limit is {limits.max_channels}")
+    for name, ch in cp.channels.items():
+        check_name(name, "channel name", limits)
+        if not isinstance(ch, Channel):
+            raise InvalidArgument(f"channel {name!r} must be a Channel")
+        check_name(ch.version, f"channel {name!r} version", limits)
+        if ch.value_bytes is not None:
+            check_content_type(ch.content_type, f"channel {name!r} content_type")
+            size += len(ch.value_bytes)
+    if size > limits.max_state_bytes:
         raise InvalidArgument(
-            f"state is {len(cp.state_bytes)} bytes; the limit is {limits.max_state_bytes} "
+            f"state and channels are {size} bytes; the limit is {limits.max_state_bytes} "
             "(max_state_bytes)"
         )
-    size = len(cp.metadata_json())
-    if size > limits.max_metadata_bytes:
+    meta = len(cp.metadata_json())
+    if meta > limits.max_metadata_bytes:
         raise InvalidArgument(
-            f"metadata is {size} bytes as JSON; the limit is {limits.max_metadata_bytes} "
+            f"metadata is {meta} bytes as JSON; the limit is {limits.max_metadata_bytes} "
             "(max_metadata_bytes)"
         )
 
@@ -149,6 +164,31 @@ def check_writes(writes: Sequence[PendingWrite], limits: Limits) -> None:
         raise InvalidArgument(
             f"writes carry {total} bytes; the limit is {limits.max_state_bytes} (max_state_bytes)"
         )
+
+
+def check_channel_names(channels: object, limits: Limits) -> list[str]:
+    """Validate a list of channel names (distinct)."""
+    if channels is None:
+        return []
+    if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
+        raise InvalidArgument("channels must be a sequence of channel names")
+    if len(channels) > 64:
+        raise InvalidArgument(f"{len(channels)} channels; the limit is 64")
+    names = [check_name(name, "channel name", limits) for name in channels]
+    if len(set(names)) != len(names):
+        raise InvalidArgument("channels must not repeat a name")
+    return names
+
+
+def check_execution_ids(execution_ids: object, limits: Limits) -> list[str]:
+    """Validate the execution ids of a call over several executions."""
+    if isinstance(execution_ids, str | bytes) or not isinstance(execution_ids, Sequence):
+        raise InvalidArgument("execution_ids must be a sequence of execution ids")
+    if len(execution_ids) > limits.max_batch_items:
+        raise InvalidArgument(
+            f"{len(execution_ids)} execution ids; the limit is {limits.max_batch_items}"
+        )
+    return [check_name(e, f"execution_ids[{i}]", limits) for i, e in enumerate(execution_ids)]
 
 
 def page_size(limit: int | None, limits: Limits) -> int:

@@ -378,23 +378,62 @@ async def test_put_writes_are_returned_with_load_and_latest(store: CheckpointSto
     assert (await store.latest("run-1")).pending_writes == loaded.pending_writes
 
 
-async def test_put_writes_is_idempotent_per_task_and_index(store: CheckpointStore) -> None:
+async def test_put_writes_first_write_of_a_key_wins_special_writes_replace(
+    store: CheckpointStore,
+) -> None:
+    # LangGraph's rule: a regular write (idx >= 0) is stored once, so a retried or
+    # repeated task cannot change what the first attempt wrote; a special write (an
+    # error, an interrupt, a resume: idx < 0) is the latest word.
     await store.save(cp(checkpoint_id="a"))
     await store.put_writes(
-        "run-1", "a", [PendingWrite("t", 0, "ch", b"old"), PendingWrite("t", 1, "ch", b"keep")]
+        "run-1",
+        "a",
+        [
+            PendingWrite("t", 0, "ch", b"first"),
+            PendingWrite("t", 1, "ch", b"keep"),
+            PendingWrite("t", -1, "__error__", b"boom-1"),
+        ],
     )
-    await store.put_writes("run-1", "a", [PendingWrite("t", 0, "ch", b"new")])
-    await store.put_writes("run-1", "a", [PendingWrite("t", 0, "ch", b"new")])
+    assert await store.put_writes("run-1", "a", [PendingWrite("t", 0, "ch", b"second")]) == 1
+    await store.put_writes("run-1", "a", [PendingWrite("t", -1, "__error__", b"boom-2")])
+    # Within one call too: the first regular write of a key, the last special one.
+    await store.put_writes(
+        "run-1",
+        "a",
+        [
+            PendingWrite("u", 0, "ch", b"u-first"),
+            PendingWrite("u", 0, "ch", b"u-second"),
+            PendingWrite("u", -3, "__interrupt__", b"i-1"),
+            PendingWrite("u", -3, "__interrupt__", b"i-2"),
+        ],
+    )
     writes = (await store.load("run-1", "a")).pending_writes
-    assert [(w.idx, w.value) for w in writes] == [(0, b"new"), (1, b"keep")]
+    assert [(w.task_id, w.idx, w.value) for w in writes] == [
+        ("t", -1, b"boom-2"),
+        ("t", 0, b"first"),
+        ("t", 1, b"keep"),
+        ("u", -3, b"i-2"),
+        ("u", 0, b"u-first"),
+    ]
 
 
-async def test_put_writes_needs_the_checkpoint(store: CheckpointStore) -> None:
+async def test_writes_may_come_before_their_checkpoint(store: CheckpointStore) -> None:
+    # LangGraph sends a step's writes before, or alongside, the save of its checkpoint.
+    assert await store.put_writes("run-1", "a", [PendingWrite("t", 0, "ch", b"early")]) == 1
+    await store.put_writes(
+        "run-1", "a", [PendingWrite("t", -3, "__interrupt__", b"i")], namespace="sub"
+    )
     with pytest.raises(NotFound):
-        await store.put_writes("run-1", "missing", [PendingWrite("t", 0, "ch", b"x")])
+        await store.load("run-1", "a")
     await store.save(cp(checkpoint_id="a"))
-    with pytest.raises(NotFound):
-        await store.put_writes("run-1", "a", [PendingWrite("t", 0, "ch", b"x")], namespace="other")
+    await store.put_writes("run-1", "a", [PendingWrite("t", 1, "ch", b"late")])
+    loaded = await store.load("run-1", "a")
+    assert [(w.idx, w.value) for w in loaded.pending_writes] == [(0, b"early"), (1, b"late")]
+    assert (await store.latest("run-1")).pending_writes == loaded.pending_writes
+    # The namespace is part of the key: the write in "sub" waits for a checkpoint there.
+    await store.save(cp(checkpoint_id="a", namespace="sub"))
+    sub = await store.load("run-1", "a", namespace="sub")
+    assert [(w.idx, w.value) for w in sub.pending_writes] == [(-3, b"i")]
 
 
 async def test_writes_belong_to_their_checkpoint(store: CheckpointStore) -> None:

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED = {
     "AsyncCheckpointClient",
+    "Channel",
     "Checkpoint",
     "CheckpointClient",
     "CheckpointError",
@@ -22,11 +23,15 @@ EXPECTED = {
     "CheckpointStore",
     "Conflict",
     "DeadlineExceeded",
+    "ExecutionInfo",
+    "ExecutionPage",
     "InternalError",
     "InvalidArgument",
+    "NamespacePage",
     "NotFound",
     "PendingWrite",
     "PermissionDenied",
+    "PruneStrategy",
     "ResourceExhausted",
     "SyncCheckpointStore",
     "Unauthenticated",

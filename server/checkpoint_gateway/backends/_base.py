@@ -3,6 +3,30 @@
 A backend subclasses ``Backend`` and implements the ``_``-prefixed primitives. The public
 methods validate input first, so bad input never reaches storage, and every backend
 answers the same request with the same result or the same error.
+
+Rules every backend keeps (the contract suite checks each on every backend):
+
+- **Channels.** A checkpoint's channels are stored once per ``(lineage, name, version)``
+  and shared by every checkpoint of the lineage that carries that version. A saved
+  channel with a value stores it (the same bytes again change nothing; others under a
+  stored version are a ``Conflict``); one without refers to the stored value
+  (``NotFound`` when there is none). When checkpoints go (delete, clear, retention,
+  TTL, prune, delete_where), the values no remaining checkpoint of the lineage carries
+  go with them.
+- **Pending writes** are stored whether or not their checkpoint is saved yet (a runtime
+  may send a step's writes before its checkpoint), keyed by ``(task_id, idx)``: the
+  first write of a key with ``idx >= 0`` wins, a special one (``idx < 0``) replaces.
+  Each remembers when it was stored. They go with their checkpoint, with ``delete`` of
+  their checkpoint id (saved or not), and with ``clear``. Writes whose checkpoint was
+  never saved ("orphans") also go when checkpoints are thinned: retention and
+  ``prune`` remove the orphans stored before the newest checkpoint they remove (a save
+  is acknowledged before the next step's writes are made, so those can belong to no
+  checkpoint still to come), and TTL removes orphans older than the TTL.
+- **Order.** Within a lineage, versions. Across the namespaces of an execution, and
+  across executions: ``created_at``, then execution id, namespace and version, all
+  descending (``position``), keyset-paged with signed tokens (``_paging``).
+- **Executions** are listed by when a checkpoint was last saved to them (their
+  ``updated_at``), newest first; an execution without live checkpoints is not listed.
 """
 
 from __future__ import annotations
@@ -10,7 +34,7 @@ from __future__ import annotations
 import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -20,18 +44,72 @@ from checkpoint_client import (
     CheckpointPage,
     CheckpointStore,
     Conflict,
+    ExecutionInfo,
+    ExecutionPage,
     InvalidArgument,
+    NamespacePage,
     NotFound,
     PendingWrite,
+    PruneStrategy,
 )
 from checkpoint_client._ids import with_id
 
 from .. import validation as v
-from . import _paging
+from ._paging import PageTokens
+
+__all__ = [
+    "AncestorWalk",
+    "Backend",
+    "PageBudget",
+    "PoolStats",
+    "Position",
+    "Retention",
+    "channel_conflict",
+    "check_cas",
+    "from_us",
+    "missing_channel",
+    "position",
+    "saved_or_conflict",
+    "to_us",
+    "weight",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+#: Where a checkpoint sorts in a listing across lineages: ``(created_at`` in µs since the
+#: epoch, execution id, namespace, version), compared as a tuple; listings are newest
+#: first (descending), and a page continues strictly below the last position served.
+Position = tuple[int, str, str, int]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the Unix epoch (exact for the datetimes stores hold)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def position(cp: Checkpoint) -> Position:
+    """A checkpoint's sort key in listings across lineages."""
+    assert cp.created_at is not None
+    return (to_us(cp.created_at), cp.execution_id, cp.namespace, cp.version)
+
+
+def weight(cp: Checkpoint) -> int:
+    """About how many bytes a checkpoint takes in a response (to bound a page)."""
+    size = len(cp.state_bytes) + 512
+    for ch in cp.channels.values():
+        size += len(ch.value_bytes or b"") + 64
+    for w in cp.pending_writes:
+        size += len(w.value_bytes) + 64
+    return size
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +146,89 @@ class PoolStats:
     max_size: int  # the most it may open
 
 
+@dataclass
+class PageBudget:
+    """Bounds a page by weight as a backend builds it: ``admit`` each candidate in order
+    and stop at the first it refuses (``cut`` then says the page was cut short)."""
+
+    max_bytes: int
+    used: int = 0
+    count: int = 0
+    cut: bool = False
+
+    def admit(self, cp: Checkpoint) -> bool:
+        size = weight(cp)
+        if self.count and self.used + size > self.max_bytes:
+            self.cut = True
+            return False
+        self.used += size
+        self.count += 1
+        return True
+
+
+@dataclass
+class AncestorWalk:
+    """One page of a walk up a parent chain, with the rules every backend shares.
+
+    A backend feeds it checkpoints along the parent links (each with its pending writes
+    and channel values, at least those in ``wanted()``) until ``take`` says to stop; it
+    keeps, of each, only what the caller asked for. With ``channels`` it keeps, of a
+    checkpoint, only the channels not yet found and their writes, and the walk ends once
+    each has been found (a checkpoint that carries a channel is that channel's seed).
+
+    Attributes:
+        channels: the channels still to find (None: keep everything, walk to the root).
+        limit: the most checkpoints on the page.
+        max_bytes: the page stops before it would hold more (it holds at least one).
+        include_state: keep states (they are dropped otherwise).
+        items: the page so far.
+        finished: the walk is over (every channel found); no next page.
+    """
+
+    channels: builtins.list[str] | None
+    limit: int
+    max_bytes: int
+    include_state: bool
+    items: builtins.list[Checkpoint] = field(default_factory=list)
+    finished: bool = False
+    _bytes: int = 0
+
+    def wanted(self) -> set[str] | None:
+        """The channels whose values and writes the next checkpoint must carry (None:
+        every one)."""
+        return None if self.channels is None else set(self.channels)
+
+    def take(self, cp: Checkpoint) -> bool:
+        """Keep ``cp``, trimmed to what was asked, if the page has room for it (it always
+        has for the first); return False, keeping nothing, when it has none."""
+        if self.channels is not None:
+            keep = set(self.channels)
+            cp = cp.replace(
+                channels={n: c for n, c in cp.channels.items() if n in keep},
+                pending_writes=[w for w in cp.pending_writes if w.channel in keep],
+            )
+        if not self.include_state:
+            cp = cp.replace(state=b"")
+        size = weight(cp)
+        if self.items and (len(self.items) >= self.limit or self._bytes + size > self.max_bytes):
+            return False
+        self.items.append(cp)
+        self._bytes += size
+        if self.channels is not None:
+            self.channels = [n for n in self.channels if n not in cp.channels]
+            self.finished = not self.channels
+        return True
+
+    def next_after(self, cp: Checkpoint) -> str | None:
+        """Once ``cp`` was taken: None to go on to its parent, else where the next page
+        starts ("" when the walk is over)."""
+        if self.finished or not cp.parent_id:
+            return ""
+        if len(self.items) >= self.limit:
+            return cp.parent_id
+        return None
+
+
 class Backend(CheckpointStore, ABC):
     """Base class of the storage backends.
 
@@ -75,6 +236,7 @@ class Backend(CheckpointStore, ABC):
         limits: request bounds; the defaults suit in-process use.
         retention: pruning and expiry; off by default.
         clock: the time source for ``created_at`` and expiry (tests inject one).
+        page_tokens: signs page tokens; replicas behind one address need the same key.
     """
 
     name: ClassVar[str]
@@ -85,10 +247,12 @@ class Backend(CheckpointStore, ABC):
         limits: v.Limits | None = None,
         retention: Retention | None = None,
         clock: Callable[[], datetime] = utc_now,
+        page_tokens: PageTokens | None = None,
     ) -> None:
         self.limits = limits or v.Limits()
         self.retention = retention or Retention()
         self.clock = clock
+        self.page_tokens = page_tokens or PageTokens()
 
     def pool_stats(self) -> PoolStats | None:
         """The connection pool's state, or None for backends without a pool."""
@@ -112,7 +276,8 @@ class Backend(CheckpointStore, ABC):
     async def save(
         self, checkpoint: Checkpoint, *, expected_version: int | None = None
     ) -> Checkpoint:
-        return await self._save(self._prepared(checkpoint, expected_version), expected_version)
+        saved = await self._save(self._prepared(checkpoint, expected_version), expected_version)
+        return _answer(saved)
 
     def _prepared(self, checkpoint: Checkpoint, expected_version: int | None) -> Checkpoint:
         """A valid checkpoint as it is stored: with an id, without pending writes (saves
@@ -150,7 +315,7 @@ class Backend(CheckpointStore, ABC):
             positions.append(i)
         if valid:
             for i, result in zip(positions, await self._save_many(valid), strict=True):
-                out[i] = result
+                out[i] = result if isinstance(result, CheckpointError) else _answer(result)
         return [r for r in out if r is not None]
 
     async def load(
@@ -160,10 +325,7 @@ class Backend(CheckpointStore, ABC):
         v.check_name(checkpoint_id, "checkpoint_id", self.limits)
         found = await self._load(execution_id, namespace, checkpoint_id)
         if found is None:
-            raise NotFound(
-                f"checkpoint {checkpoint_id!r} of execution {execution_id!r}"
-                f"{_in_namespace(namespace)} does not exist"
-            )
+            raise _missing(execution_id, namespace, checkpoint_id)
         return found
 
     async def latest(self, execution_id: str, *, namespace: str = "") -> Checkpoint:
@@ -184,27 +346,188 @@ class Backend(CheckpointStore, ABC):
         page_token: str | None = None,
         before: str | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
+        all_namespaces: bool = False,
+        with_writes: bool = False,
     ) -> CheckpointPage:
         v.check_lineage(execution_id, namespace, self.limits)
         size = v.page_size(limit, self.limits)
         wanted = v.check_metadata_filter(metadata_filter, self.limits)
+        budget = self.limits.max_page_bytes
+        if all_namespaces:
+            scope: builtins.list[Any] = [execution_id, wanted]
+            after: Position | None = None
+            if page_token:
+                after = self._position_token(page_token, "execution", scope)
+                if after[1] != execution_id:
+                    raise InvalidArgument("page_token is malformed")
+            elif before:
+                version, created_us = await self._anchor(execution_id, namespace, before)
+                after = (created_us, execution_id, namespace, version)
+            items, cut = await self._list_execution(
+                execution_id, after, size + 1, wanted, with_writes=with_writes, max_bytes=budget
+            )
+            return self._position_page(items, cut, size, "execution", scope)
         below: int | None = None
+        scope = [execution_id, namespace, wanted]
         if page_token:
-            below = _paging.decode(page_token, execution_id, namespace, wanted)
+            (below,) = self._ints(self.page_tokens.decode(page_token, "lineage", scope), 1)
         elif before:
-            v.check_name(before, "before", self.limits)
-            below = await self._version_of(execution_id, namespace, before)
-            if below is None:
-                raise NotFound(
-                    f"checkpoint {before!r} (before) of execution {execution_id!r}"
-                    f"{_in_namespace(namespace)} does not exist"
-                )
-        items = await self._list(execution_id, namespace, below, size + 1, wanted)
+            below, _ = await self._anchor(execution_id, namespace, before)
+        items, cut = await self._list(
+            execution_id,
+            namespace,
+            below,
+            size + 1,
+            wanted,
+            with_writes=with_writes,
+            max_bytes=budget,
+        )
+        items, more = _trim(items, cut, size)
         token = None
-        if len(items) > size:
-            items = items[:size]
-            token = _paging.encode(execution_id, namespace, wanted, items[-1].version)
+        if more:
+            token = self.page_tokens.encode("lineage", scope, [items[-1].version])
         return CheckpointPage(items, token)
+
+    async def search(
+        self,
+        metadata_filter: Mapping[str, Any] | None = None,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+        with_writes: bool = False,
+    ) -> CheckpointPage:
+        size = v.page_size(limit, self.limits)
+        wanted = v.check_metadata_filter(metadata_filter, self.limits)
+        scope: builtins.list[Any] = [wanted]
+        after = self._position_token(page_token, "search", scope) if page_token else None
+        items, cut = await self._search(
+            "",
+            after,
+            size + 1,
+            wanted,
+            with_writes=with_writes,
+            max_bytes=self.limits.max_page_bytes,
+        )
+        return self._position_page(items, cut, size, "search", scope)
+
+    async def namespaces(
+        self, execution_id: str, *, limit: int | None = None, page_token: str | None = None
+    ) -> NamespacePage:
+        v.check_name(execution_id, "execution_id", self.limits)
+        size = v.page_size(limit, self.limits)
+        after: str | None = None
+        if page_token:
+            position = self.page_tokens.decode(page_token, "namespaces", [execution_id])
+            if len(position) != 1 or not isinstance(position[0], str):
+                raise InvalidArgument("page_token is malformed")
+            after = v.check_name(position[0], "page_token", self.limits, allow_empty=True)
+        found = await self._namespaces(execution_id, after, size + 1)
+        token = None
+        if len(found) > size:
+            found = found[:size]
+            token = self.page_tokens.encode("namespaces", [execution_id], [found[-1]])
+        return NamespacePage(found, token)
+
+    async def executions(
+        self, *, limit: int | None = None, page_token: str | None = None
+    ) -> ExecutionPage:
+        size = v.page_size(limit, self.limits)
+        after: tuple[int, str] | None = None
+        if page_token:
+            position = self.page_tokens.decode(page_token, "executions", [])
+            if (
+                len(position) != 2
+                or not isinstance(position[0], int)
+                or not isinstance(position[1], str)
+            ):
+                raise InvalidArgument("page_token is malformed")
+            after = (position[0], v.check_name(position[1], "page_token", self.limits))
+        found = await self._executions("", after, size + 1)
+        token = None
+        if len(found) > size:
+            found = found[:size]
+            last = found[-1]
+            assert last.updated_at is not None
+            token = self.page_tokens.encode(
+                "executions", [], [to_us(last.updated_at), last.execution_id]
+            )
+        return ExecutionPage(found, token)
+
+    async def delete_where(
+        self, metadata_filter: Mapping[str, Any], *, execution_id: str | None = None
+    ) -> int:
+        wanted = v.check_metadata_filter(metadata_filter, self.limits)
+        if not wanted:
+            raise InvalidArgument(
+                "delete_where needs a metadata filter (to remove everything, use clear)"
+            )
+        if execution_id is not None:
+            v.check_name(execution_id, "execution_id", self.limits)
+        return await self._delete_where("", execution_id, wanted)
+
+    async def copy_execution(self, source_execution_id: str, target_execution_id: str) -> int:
+        v.check_name(source_execution_id, "source_execution_id", self.limits)
+        v.check_name(target_execution_id, "target_execution_id", self.limits)
+        if source_execution_id == target_execution_id:
+            raise InvalidArgument("source and target of a copy must differ")
+        return await self._copy_execution(source_execution_id, target_execution_id)
+
+    async def prune(
+        self, execution_ids: Sequence[str], *, strategy: PruneStrategy = "keep_latest"
+    ) -> int:
+        ids = v.check_execution_ids(execution_ids, self.limits)
+        if strategy not in ("keep_latest", "delete"):
+            raise InvalidArgument(f"strategy must be 'keep_latest' or 'delete', not {strategy!r}")
+        deleted = 0
+        for execution_id in ids:
+            if strategy == "delete":
+                deleted += await self._clear(execution_id, None)
+            else:
+                deleted += await self._prune(execution_id)
+        return deleted
+
+    async def ancestors(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        *,
+        namespace: str = "",
+        include_self: bool = False,
+        channels: Sequence[str] | None = None,
+        include_state: bool = False,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> CheckpointPage:
+        v.check_lineage(execution_id, namespace, self.limits)
+        v.check_name(checkpoint_id, "checkpoint_id", self.limits)
+        names = v.check_channel_names(channels, self.limits)
+        size = v.page_size(limit, self.limits)
+        scope = [execution_id, namespace, checkpoint_id, include_self, names, include_state]
+        start, first = checkpoint_id, include_self
+        remaining: builtins.list[str] | None = builtins.list(names) if names else None
+        if page_token:
+            position = self.page_tokens.decode(page_token, "ancestors", scope)
+            if len(position) != 2 or not isinstance(position[0], str):
+                raise InvalidArgument("page_token is malformed")
+            start = v.check_name(position[0], "page_token", self.limits)
+            mask = self._ints(position[1:], 1)[0]
+            first = True
+            if remaining is not None:
+                remaining = [n for i, n in enumerate(names) if mask >> i & 1]
+        walk = AncestorWalk(remaining, size, self.limits.max_page_bytes, include_state)
+        following = await self._ancestors(execution_id, namespace, start, first, walk)
+        if following is None:
+            if page_token:
+                return CheckpointPage([], None)  # the rest of the chain was removed meanwhile
+            raise _missing(execution_id, namespace, checkpoint_id)
+        token = None
+        if not walk.finished and following:
+            mask = 0
+            if walk.channels is not None:
+                left = set(walk.channels)
+                mask = sum(1 << i for i, n in enumerate(names) if n in left)
+            token = self.page_tokens.encode("ancestors", scope, [following, mask])
+        return CheckpointPage(walk.items, token)
 
     async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
         v.check_lineage(execution_id, namespace, self.limits)
@@ -228,14 +551,63 @@ class Backend(CheckpointStore, ABC):
         v.check_lineage(execution_id, namespace, self.limits)
         v.check_name(checkpoint_id, "checkpoint_id", self.limits)
         v.check_writes(writes, self.limits)
-        # The last write for a key wins, as if the writes were applied one by one.
-        unique = list({(w.task_id, w.idx): w for w in writes}.values())
-        if not await self._put_writes(execution_id, namespace, checkpoint_id, unique):
-            raise NotFound(
-                f"checkpoint {checkpoint_id!r} of execution {execution_id!r}"
-                f"{_in_namespace(namespace)} does not exist"
+        # As if the writes were applied one by one: the first of a key wins, except that
+        # a special write (idx < 0) replaces.
+        unique: dict[tuple[str, int], PendingWrite] = {}
+        for w in writes:
+            key = (w.task_id, w.idx)
+            if w.idx >= 0 and key in unique:
+                continue
+            unique[key] = w
+        if unique:
+            await self._put_writes(
+                execution_id, namespace, checkpoint_id, builtins.list(unique.values())
             )
         return len(unique)
+
+    # -- helpers of the public methods ----------------------------------------------------
+
+    async def _anchor(self, execution_id: str, namespace: str, before: str) -> tuple[int, int]:
+        v.check_name(before, "before", self.limits)
+        found = await self._locate(execution_id, namespace, before)
+        if found is None:
+            raise NotFound(
+                f"checkpoint {before!r} (before) of execution {execution_id!r}"
+                f"{_in_namespace(namespace)} does not exist"
+            )
+        return found
+
+    @staticmethod
+    def _ints(values: builtins.list[int | str], count: int) -> builtins.list[int]:
+        if len(values) != count or not all(isinstance(x, int) for x in values):
+            raise InvalidArgument("page_token is malformed")
+        return [int(x) for x in values]
+
+    def _position_token(self, token: str, kind: str, scope: builtins.list[Any]) -> Position:
+        values = self.page_tokens.decode(token, kind, scope)
+        if (
+            len(values) != 4
+            or not isinstance(values[0], int)
+            or not isinstance(values[1], str)
+            or not isinstance(values[2], str)
+            or not isinstance(values[3], int)
+        ):
+            raise InvalidArgument("page_token is malformed")
+        return (values[0], values[1], values[2], values[3])
+
+    def _position_page(
+        self,
+        items: builtins.list[Checkpoint],
+        cut: bool,
+        size: int,
+        kind: str,
+        scope: builtins.list[Any],
+    ) -> CheckpointPage:
+        items, more = _trim(items, cut, size)
+        token = None
+        if more:
+            token = self.page_tokens.encode(kind, scope, builtins.list(position(items[-1])))
+        return CheckpointPage(items, token)
 
     # -- what a backend implements ------------------------------------------------------
 
@@ -243,10 +615,14 @@ class Backend(CheckpointStore, ABC):
     async def _save(self, checkpoint: Checkpoint, expected_version: int | None) -> Checkpoint:
         """Store atomically and return the stored checkpoint (without writes).
 
-        In one atomic step: delete the lineage's expired checkpoints; if the id exists, answer with
-        ``saved_or_conflict``; else ``check_cas`` against the latest live version; else
-        store with ``version = latest + 1`` and ``created_at = self.now()``, then apply
-        ``self.retention.max_checkpoints`` and drop expired checkpoints of the lineage.
+        In one atomic step: delete the lineage's expired checkpoints (and orphan writes
+        older than the TTL); if the id exists, answer with ``saved_or_conflict``; else
+        check the checkpoint's channel references (``NotFound``) and values (a stored
+        version with other bytes is a ``Conflict``, see ``channel_conflict``); else
+        ``check_cas`` against the latest live version; else store the checkpoint and
+        its new channel values with ``version = latest + 1`` and ``created_at =
+        self.now()``, then apply ``self.retention.max_checkpoints`` (with the orphan
+        rule, and unreferenced channel values).
         """
 
     async def _save_many(
@@ -273,17 +649,18 @@ class Backend(CheckpointStore, ABC):
     async def _load(
         self, execution_id: str, namespace: str, checkpoint_id: str
     ) -> Checkpoint | None:
-        """The checkpoint with its pending writes (sorted by task_id, idx), or None."""
+        """The checkpoint with its channel values and pending writes (sorted by task_id,
+        idx), or None."""
 
     @abstractmethod
     async def _latest(self, execution_id: str, namespace: str) -> Checkpoint | None:
-        """The highest-version checkpoint with its pending writes, or None."""
+        """The highest-version checkpoint, as ``_load`` returns it, or None."""
 
     @abstractmethod
-    async def _version_of(
+    async def _locate(
         self, execution_id: str, namespace: str, checkpoint_id: str
-    ) -> int | None:
-        """The version of a checkpoint, or None when it does not exist."""
+    ) -> tuple[int, int] | None:
+        """A live checkpoint's ``(version, created_at in µs)``, or None."""
 
     @abstractmethod
     async def _list(
@@ -293,17 +670,110 @@ class Backend(CheckpointStore, ABC):
         below_version: int | None,
         limit: int,
         metadata_filter: Mapping[str, v.Scalar],
-    ) -> builtins.list[Checkpoint]:
-        """Up to ``limit`` matching checkpoints with version < below_version, newest first,
-        without pending writes, reading no more than it needs."""
+        *,
+        with_writes: bool,
+        max_bytes: int,
+    ) -> tuple[builtins.list[Checkpoint], bool]:
+        """Up to ``limit`` matching live checkpoints with version < below_version, newest
+        first, with channel values (and writes, ``with_writes``), reading no more than it
+        needs: it stops before the page would weigh more than ``max_bytes`` (``weight``;
+        it holds at least one) and then says so (True: cut short)."""
+
+    @abstractmethod
+    async def _list_execution(
+        self,
+        execution_id: str,
+        after: Position | None,
+        limit: int,
+        metadata_filter: Mapping[str, v.Scalar],
+        *,
+        with_writes: bool,
+        max_bytes: int,
+    ) -> tuple[builtins.list[Checkpoint], bool]:
+        """As ``_list``, over every namespace of the execution, by ``position``
+        descending, strictly below ``after``."""
+
+    @abstractmethod
+    async def _search(
+        self,
+        prefix: str,
+        after: Position | None,
+        limit: int,
+        metadata_filter: Mapping[str, v.Scalar],
+        *,
+        with_writes: bool,
+        max_bytes: int,
+    ) -> tuple[builtins.list[Checkpoint], bool]:
+        """As ``_list_execution``, over every execution whose id starts with ``prefix``."""
+
+    @abstractmethod
+    async def _namespaces(
+        self, execution_id: str, after: str | None, limit: int
+    ) -> builtins.list[str]:
+        """Up to ``limit`` namespaces holding live checkpoints, ascending, above ``after``."""
+
+    @abstractmethod
+    async def _executions(
+        self, prefix: str, after: tuple[int, str] | None, limit: int
+    ) -> builtins.list[ExecutionInfo]:
+        """Up to ``limit`` executions whose id starts with ``prefix`` and that hold live
+        checkpoints, by ``(updated_at, execution_id)`` descending, strictly below
+        ``after`` (updated_at in µs)."""
+
+    @abstractmethod
+    async def _delete_where(
+        self, prefix: str, execution_id: str | None, metadata_filter: Mapping[str, v.Scalar]
+    ) -> int:
+        """Remove the matching live checkpoints (of one execution, or of every execution
+        under ``prefix``) with their writes and unreferenced channel values; return how
+        many."""
+
+    @abstractmethod
+    async def _copy_execution(self, source: str, target: str) -> int:
+        """Copy every live checkpoint, channel value and write of ``source`` to
+        ``target``; ``NotFound`` for an empty source, ``Conflict`` for a target with
+        checkpoints. The target's ``updated_at`` is now."""
+
+    @abstractmethod
+    async def _prune(self, execution_id: str) -> int:
+        """Keep each namespace's newest checkpoint (with its writes and channels) and
+        remove the rest, with the orphan rule; return how many went."""
+
+    async def _ancestors(
+        self, execution_id: str, namespace: str, start: str, include_start: bool, walk: AncestorWalk
+    ) -> str | None:
+        """Feed ``walk`` the chain from ``start`` (itself first when ``include_start``,
+        else its parent); return the id the next page starts at ("" when the chain
+        ended), or None when ``start`` does not exist.
+
+        The default follows parent links with ``_load``; a backend with round trips
+        overrides it to fetch a page in one.
+        """
+        cp = await self._load(execution_id, namespace, start)
+        if cp is None:
+            return None
+        if not include_start:
+            if not cp.parent_id:
+                return ""
+            cp = await self._load(execution_id, namespace, cp.parent_id)
+        while cp is not None:
+            if not walk.take(cp):
+                return cp.checkpoint_id
+            following = walk.next_after(cp)
+            if following is not None:
+                return following
+            cp = await self._load(execution_id, namespace, cp.parent_id)
+        return ""  # the chain was cut (a parent deleted or pruned)
 
     @abstractmethod
     async def _delete(self, execution_id: str, namespace: str, checkpoint_id: str) -> bool:
-        """Remove the checkpoint and its writes; False when it did not exist."""
+        """Remove the checkpoint, its channel values no other checkpoint carries, and the
+        writes stored under its id (saved or not); False when it did not exist."""
 
     @abstractmethod
     async def _clear(self, execution_id: str, namespace: str | None) -> int:
-        """Remove checkpoints and writes of one namespace or all; return the count."""
+        """Remove checkpoints, writes (orphans too) and channel values of one namespace
+        or all; return how many checkpoints."""
 
     @abstractmethod
     async def _put_writes(
@@ -312,8 +782,10 @@ class Backend(CheckpointStore, ABC):
         namespace: str,
         checkpoint_id: str,
         writes: builtins.list[PendingWrite],
-    ) -> bool:
-        """Upsert writes by (task_id, idx); False when the checkpoint does not exist."""
+    ) -> None:
+        """Store writes (keys distinct) whether or not the checkpoint is saved: insert
+        a key with ``idx >= 0`` only when absent, upsert one with ``idx < 0``; remember
+        when each was stored (``self.now()``)."""
 
 
 # -- rules the backends share --------------------------------------------------------------
@@ -339,6 +811,49 @@ def check_cas(checkpoint: Checkpoint, expected_version: int | None, latest_versi
             f"expected version {expected_version} of execution {checkpoint.execution_id!r}"
             f"{_in_namespace(checkpoint.namespace)}, but the latest is {latest_version}"
         )
+
+
+def missing_channel(checkpoint: Checkpoint, name: str) -> NotFound:
+    """The error of a save whose channel refers to a value the lineage does not hold."""
+    version = checkpoint.channels[name].version
+    return NotFound(
+        f"channel {name!r} version {version!r} of execution {checkpoint.execution_id!r}"
+        f"{_in_namespace(checkpoint.namespace)} is not stored; send its value"
+    )
+
+
+def channel_conflict(checkpoint: Checkpoint, name: str) -> Conflict:
+    """The error of a save that sends other bytes under a stored channel version."""
+    version = checkpoint.channels[name].version
+    return Conflict(
+        f"channel {name!r} version {version!r} of execution {checkpoint.execution_id!r}"
+        f"{_in_namespace(checkpoint.namespace)} is already stored with a different value"
+    )
+
+
+def _answer(saved: Checkpoint) -> Checkpoint:
+    """A save's answer: the stored checkpoint, its channels as references (Load has the
+    values)."""
+    if not any(ch.has_value for ch in saved.channels.values()):
+        return saved
+    return saved.replace(channels={n: ch.reference() for n, ch in saved.channels.items()})
+
+
+def _trim(
+    items: builtins.list[Checkpoint], cut: bool, size: int
+) -> tuple[builtins.list[Checkpoint], bool]:
+    """The page and whether more follow: a backend returns one extra item when there is
+    more, or says it cut the page short to keep it under the byte budget."""
+    if len(items) > size:
+        return items[:size], True
+    return items, cut and bool(items)
+
+
+def _missing(execution_id: str, namespace: str, checkpoint_id: str) -> NotFound:
+    return NotFound(
+        f"checkpoint {checkpoint_id!r} of execution {execution_id!r}"
+        f"{_in_namespace(namespace)} does not exist"
+    )
 
 
 def _item_error(exc: CheckpointError) -> bool:

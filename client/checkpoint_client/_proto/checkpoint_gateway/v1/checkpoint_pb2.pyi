@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -9,8 +10,17 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class PruneStrategy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PRUNE_STRATEGY_UNSPECIFIED: _ClassVar[PruneStrategy]
+    PRUNE_STRATEGY_KEEP_LATEST: _ClassVar[PruneStrategy]
+    PRUNE_STRATEGY_DELETE_ALL: _ClassVar[PruneStrategy]
+PRUNE_STRATEGY_UNSPECIFIED: PruneStrategy
+PRUNE_STRATEGY_KEEP_LATEST: PruneStrategy
+PRUNE_STRATEGY_DELETE_ALL: PruneStrategy
+
 class Checkpoint(_message.Message):
-    __slots__ = ("execution_id", "namespace", "checkpoint_id", "parent_id", "state", "content_type", "metadata", "node", "next_nodes", "created_at", "version", "pending_writes")
+    __slots__ = ("execution_id", "namespace", "checkpoint_id", "parent_id", "state", "content_type", "metadata", "node", "next_nodes", "created_at", "version", "pending_writes", "channels")
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +33,7 @@ class Checkpoint(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PENDING_WRITES_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
     execution_id: str
     namespace: str
     checkpoint_id: str
@@ -35,7 +46,20 @@ class Checkpoint(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     version: int
     pending_writes: _containers.RepeatedCompositeFieldContainer[PendingWrite]
-    def __init__(self, execution_id: _Optional[str] = ..., namespace: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., parent_id: _Optional[str] = ..., state: _Optional[bytes] = ..., content_type: _Optional[str] = ..., metadata: _Optional[str] = ..., node: _Optional[str] = ..., next_nodes: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., pending_writes: _Optional[_Iterable[_Union[PendingWrite, _Mapping]]] = ...) -> None: ...
+    channels: _containers.RepeatedCompositeFieldContainer[Channel]
+    def __init__(self, execution_id: _Optional[str] = ..., namespace: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., parent_id: _Optional[str] = ..., state: _Optional[bytes] = ..., content_type: _Optional[str] = ..., metadata: _Optional[str] = ..., node: _Optional[str] = ..., next_nodes: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., pending_writes: _Optional[_Iterable[_Union[PendingWrite, _Mapping]]] = ..., channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ...) -> None: ...
+
+class Channel(_message.Message):
+    __slots__ = ("name", "version", "value", "content_type")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    value: bytes
+    content_type: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., value: _Optional[bytes] = ..., content_type: _Optional[str] = ...) -> None: ...
 
 class PendingWrite(_message.Message):
     __slots__ = ("task_id", "idx", "channel", "value", "content_type", "task_path")
@@ -102,20 +126,24 @@ class LatestResponse(_message.Message):
     def __init__(self, checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
 
 class ListRequest(_message.Message):
-    __slots__ = ("execution_id", "namespace", "page_size", "page_token", "before", "metadata_filter")
+    __slots__ = ("execution_id", "namespace", "page_size", "page_token", "before", "metadata_filter", "all_namespaces", "include_writes")
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     BEFORE_FIELD_NUMBER: _ClassVar[int]
     METADATA_FILTER_FIELD_NUMBER: _ClassVar[int]
+    ALL_NAMESPACES_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_WRITES_FIELD_NUMBER: _ClassVar[int]
     execution_id: str
     namespace: str
     page_size: int
     page_token: str
     before: str
     metadata_filter: str
-    def __init__(self, execution_id: _Optional[str] = ..., namespace: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., before: _Optional[str] = ..., metadata_filter: _Optional[str] = ...) -> None: ...
+    all_namespaces: bool
+    include_writes: bool
+    def __init__(self, execution_id: _Optional[str] = ..., namespace: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., before: _Optional[str] = ..., metadata_filter: _Optional[str] = ..., all_namespaces: _Optional[bool] = ..., include_writes: _Optional[bool] = ...) -> None: ...
 
 class ListResponse(_message.Message):
     __slots__ = ("checkpoints", "next_page_token")
@@ -140,6 +168,130 @@ class DeleteResponse(_message.Message):
     DELETED_FIELD_NUMBER: _ClassVar[int]
     deleted: bool
     def __init__(self, deleted: _Optional[bool] = ...) -> None: ...
+
+class ListNamespacesRequest(_message.Message):
+    __slots__ = ("execution_id", "page_size", "page_token")
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    execution_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, execution_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListNamespacesResponse(_message.Message):
+    __slots__ = ("namespaces", "next_page_token")
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    namespaces: _containers.RepeatedScalarFieldContainer[str]
+    next_page_token: str
+    def __init__(self, namespaces: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListExecutionsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class Execution(_message.Message):
+    __slots__ = ("execution_id", "updated_at")
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    execution_id: str
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, execution_id: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListExecutionsResponse(_message.Message):
+    __slots__ = ("executions", "next_page_token")
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    executions: _containers.RepeatedCompositeFieldContainer[Execution]
+    next_page_token: str
+    def __init__(self, executions: _Optional[_Iterable[_Union[Execution, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SearchRequest(_message.Message):
+    __slots__ = ("metadata_filter", "page_size", "page_token", "include_writes")
+    METADATA_FILTER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_WRITES_FIELD_NUMBER: _ClassVar[int]
+    metadata_filter: str
+    page_size: int
+    page_token: str
+    include_writes: bool
+    def __init__(self, metadata_filter: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., include_writes: _Optional[bool] = ...) -> None: ...
+
+class DeleteWhereRequest(_message.Message):
+    __slots__ = ("metadata_filter", "execution_id")
+    METADATA_FILTER_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    metadata_filter: str
+    execution_id: str
+    def __init__(self, metadata_filter: _Optional[str] = ..., execution_id: _Optional[str] = ...) -> None: ...
+
+class DeleteWhereResponse(_message.Message):
+    __slots__ = ("deleted",)
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: int
+    def __init__(self, deleted: _Optional[int] = ...) -> None: ...
+
+class CopyExecutionRequest(_message.Message):
+    __slots__ = ("source_execution_id", "target_execution_id")
+    SOURCE_EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    source_execution_id: str
+    target_execution_id: str
+    def __init__(self, source_execution_id: _Optional[str] = ..., target_execution_id: _Optional[str] = ...) -> None: ...
+
+class CopyExecutionResponse(_message.Message):
+    __slots__ = ("copied",)
+    COPIED_FIELD_NUMBER: _ClassVar[int]
+    copied: int
+    def __init__(self, copied: _Optional[int] = ...) -> None: ...
+
+class PruneRequest(_message.Message):
+    __slots__ = ("execution_ids", "strategy")
+    EXECUTION_IDS_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    execution_ids: _containers.RepeatedScalarFieldContainer[str]
+    strategy: PruneStrategy
+    def __init__(self, execution_ids: _Optional[_Iterable[str]] = ..., strategy: _Optional[_Union[PruneStrategy, str]] = ...) -> None: ...
+
+class PruneResponse(_message.Message):
+    __slots__ = ("deleted",)
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: int
+    def __init__(self, deleted: _Optional[int] = ...) -> None: ...
+
+class AncestorsRequest(_message.Message):
+    __slots__ = ("execution_id", "namespace", "checkpoint_id", "include_self", "channels", "include_state", "page_size", "page_token")
+    EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_SELF_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_STATE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    execution_id: str
+    namespace: str
+    checkpoint_id: str
+    include_self: bool
+    channels: _containers.RepeatedScalarFieldContainer[str]
+    include_state: bool
+    page_size: int
+    page_token: str
+    def __init__(self, execution_id: _Optional[str] = ..., namespace: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., include_self: _Optional[bool] = ..., channels: _Optional[_Iterable[str]] = ..., include_state: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class AncestorsResponse(_message.Message):
+    __slots__ = ("checkpoints", "next_page_token")
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    checkpoints: _containers.RepeatedCompositeFieldContainer[Checkpoint]
+    next_page_token: str
+    def __init__(self, checkpoints: _Optional[_Iterable[_Union[Checkpoint, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ClearRequest(_message.Message):
     __slots__ = ("execution_id", "namespace")

@@ -74,6 +74,41 @@ class CheckpointServiceStub:
                 request_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyRequest.SerializeToString,
                 response_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyResponse.FromString,
                 _registered_method=True)
+        self.ListNamespaces = channel.unary_unary(
+                '/checkpoint_gateway.v1.CheckpointService/ListNamespaces',
+                request_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListNamespacesRequest.SerializeToString,
+                response_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListNamespacesResponse.FromString,
+                _registered_method=True)
+        self.ListExecutions = channel.unary_unary(
+                '/checkpoint_gateway.v1.CheckpointService/ListExecutions',
+                request_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListExecutionsRequest.SerializeToString,
+                response_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListExecutionsResponse.FromString,
+                _registered_method=True)
+        self.Search = channel.unary_unary(
+                '/checkpoint_gateway.v1.CheckpointService/Search',
+                request_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SearchRequest.SerializeToString,
+                response_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListResponse.FromString,
+                _registered_method=True)
+        self.DeleteWhere = channel.unary_unary(
+                '/checkpoint_gateway.v1.CheckpointService/DeleteWhere',
+                request_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.DeleteWhereRequest.SerializeToString,
+                response_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.DeleteWhereResponse.FromString,
+                _registered_method=True)
+        self.CopyExecution = channel.unary_unary(
+                '/checkpoint_gateway.v1.CheckpointService/CopyExecution',
+                request_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.CopyExecutionRequest.SerializeToString,
+                response_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.CopyExecutionResponse.FromString,
+                _registered_method=True)
+        self.Prune = channel.unary_unary(
+                '/checkpoint_gateway.v1.CheckpointService/Prune',
+                request_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PruneRequest.SerializeToString,
+                response_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PruneResponse.FromString,
+                _registered_method=True)
+        self.Ancestors = channel.unary_unary(
+                '/checkpoint_gateway.v1.CheckpointService/Ancestors',
+                request_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.AncestorsRequest.SerializeToString,
+                response_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.AncestorsResponse.FromString,
+                _registered_method=True)
 
 
 class CheckpointServiceServicer:
@@ -126,7 +161,12 @@ class CheckpointServiceServicer:
 
     def PutWrites(self, request, context):
         """PutWrites stores pending writes of a task against a checkpoint. A write is keyed
-        by (task_id, idx): writing the same key again replaces it, never duplicates it.
+        by (task_id, idx) and never duplicated: for idx >= 0 the first write of a key wins
+        (a retry changes nothing); a special write (idx < 0: LangGraph's error, interrupt,
+        resume...) replaces the earlier one. The checkpoint need not be saved yet: a runtime
+        may send a step's writes before, or alongside, the save of its checkpoint, and Load
+        and Latest return them once it is saved. Writes whose checkpoint never comes go with
+        Delete of that id, Clear, Prune, retention and TTL.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -139,6 +179,66 @@ class CheckpointServiceServicer:
         versions in request order. The call as a whole fails only when it is refused
         (INVALID_ARGUMENT: more items than the gateway's max_batch_items) or the backend
         cannot be reached (UNAVAILABLE; retrying is safe when every item has an id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNamespaces(self, request, context):
+        """ListNamespaces returns the namespaces of an execution that hold checkpoints, in code
+        point order ("" first), one page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListExecutions(self, request, context):
+        """ListExecutions returns the executions (threads) that hold checkpoints, the most
+        recently saved to first, one page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Search(self, request, context):
+        """Search lists checkpoints across every execution and namespace, newest first
+        (created_at, then execution, namespace and version, descending), filtered by
+        metadata.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWhere(self, request, context):
+        """DeleteWhere removes every checkpoint whose metadata matches a filter, with its
+        pending writes, across executions or within one (LangGraph's delete_for_runs).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CopyExecution(self, request, context):
+        """CopyExecution copies an execution to a new execution id: every namespace, every
+        checkpoint with its id, parent, version, created_at, channels and pending writes.
+        The target must hold no checkpoints (else ABORTED); a missing source is NOT_FOUND.
+        A reader never sees a half-done copy as complete (see the README per backend).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Prune(self, request, context):
+        """Prune thins executions: keep the latest checkpoint of each namespace (with its
+        writes and channels), or delete everything.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Ancestors(self, request, context):
+        """Ancestors walks a checkpoint's parent chain (parent_id links), newest first, one
+        page at a time: what LangGraph's DeltaChannel reads to rebuild a channel in one
+        round trip.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -186,6 +286,41 @@ def add_CheckpointServiceServicer_to_server(servicer, server):
                     servicer.SaveMany,
                     request_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyRequest.FromString,
                     response_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyResponse.SerializeToString,
+            ),
+            'ListNamespaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNamespaces,
+                    request_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListNamespacesRequest.FromString,
+                    response_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListNamespacesResponse.SerializeToString,
+            ),
+            'ListExecutions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExecutions,
+                    request_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListExecutionsRequest.FromString,
+                    response_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListExecutionsResponse.SerializeToString,
+            ),
+            'Search': grpc.unary_unary_rpc_method_handler(
+                    servicer.Search,
+                    request_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SearchRequest.FromString,
+                    response_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListResponse.SerializeToString,
+            ),
+            'DeleteWhere': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWhere,
+                    request_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.DeleteWhereRequest.FromString,
+                    response_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.DeleteWhereResponse.SerializeToString,
+            ),
+            'CopyExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.CopyExecution,
+                    request_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.CopyExecutionRequest.FromString,
+                    response_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.CopyExecutionResponse.SerializeToString,
+            ),
+            'Prune': grpc.unary_unary_rpc_method_handler(
+                    servicer.Prune,
+                    request_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PruneRequest.FromString,
+                    response_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PruneResponse.SerializeToString,
+            ),
+            'Ancestors': grpc.unary_unary_rpc_method_handler(
+                    servicer.Ancestors,
+                    request_deserializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.AncestorsRequest.FromString,
+                    response_serializer=checkpoint__gateway_dot_v1_dot_checkpoint__pb2.AncestorsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -404,6 +539,195 @@ class CheckpointService:
             '/checkpoint_gateway.v1.CheckpointService/SaveMany',
             checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyRequest.SerializeToString,
             checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SaveManyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNamespaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkpoint_gateway.v1.CheckpointService/ListNamespaces',
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListNamespacesRequest.SerializeToString,
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListNamespacesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListExecutions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkpoint_gateway.v1.CheckpointService/ListExecutions',
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListExecutionsRequest.SerializeToString,
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListExecutionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Search(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkpoint_gateway.v1.CheckpointService/Search',
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.SearchRequest.SerializeToString,
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.ListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWhere(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkpoint_gateway.v1.CheckpointService/DeleteWhere',
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.DeleteWhereRequest.SerializeToString,
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.DeleteWhereResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CopyExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkpoint_gateway.v1.CheckpointService/CopyExecution',
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.CopyExecutionRequest.SerializeToString,
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.CopyExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Prune(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkpoint_gateway.v1.CheckpointService/Prune',
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PruneRequest.SerializeToString,
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.PruneResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Ancestors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkpoint_gateway.v1.CheckpointService/Ancestors',
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.AncestorsRequest.SerializeToString,
+            checkpoint__gateway_dot_v1_dot_checkpoint__pb2.AncestorsResponse.FromString,
             options,
             channel_credentials,
             insecure,
