@@ -56,6 +56,14 @@ class SyncCheckpointStore:
             raise RuntimeError("the store is closed")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
+    def run(self, work: Callable[[CheckpointStore], Coroutine[Any, Any, _R]]) -> _R:
+        """Run ``work(store)`` on the private loop and return what it returns.
+
+        For adapters that write their logic once, as coroutines over the async store, and
+        offer it blocking too (``checkpoint_client.langgraph.GatewaySaver``).
+        """
+        return self._run(work(self._store))
+
     def save(self, checkpoint: Checkpoint, *, expected_version: int | None = None) -> Checkpoint:
         return self._run(self._store.save(checkpoint, expected_version=expected_version))
 
