@@ -11,17 +11,19 @@ import signal
 import sqlite3
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from checkpoint_client import Checkpoint, PendingWrite, Unavailable
+from checkpoint_client import Channel, Checkpoint, PendingWrite, Unavailable
 from checkpoint_gateway.backends import Retention, open_backend
+from checkpoint_gateway.backends._base import weight
 from checkpoint_gateway.backends.sqlite import MIGRATIONS, SqliteStore, list_query
-from checkpoint_gateway.validation import Scalar, matches
+from checkpoint_gateway.validation import Limits, Scalar, matches
 
 OpenStore = Callable[..., Awaitable[SqliteStore]]
 
@@ -366,3 +368,276 @@ async def test_expired_checkpoints_are_left_out_of_every_read(open_store: OpenSt
     assert (await store.latest("run")).checkpoint_id == "new"
     assert await store.delete("run", "old") is False
     assert await store.clear("run") == 1
+
+
+# -- channels, writes, executions: the layout -------------------------------------------------
+
+
+@contextmanager
+def statements(store: SqliteStore) -> Iterator[list[str]]:
+    """Every statement the store's connections run meanwhile (values expanded)."""
+    seen: list[str] = []
+    for conn in store._connections:
+        conn.set_trace_callback(seen.append)
+    try:
+        yield seen
+    finally:
+        for conn in store._connections:
+            conn.set_trace_callback(None)
+
+
+def explain(db: Path, sql: str) -> list[str]:
+    return [row[-1] for row in query(db, "EXPLAIN QUERY PLAN " + sql)]
+
+
+def the(seen: list[str], start: str) -> str:
+    """The first statement seen that starts with ``start`` (whitespace aside)."""
+    found = [s for s in seen if " ".join(s.split()).startswith(start)]
+    assert found, (start, seen)
+    return found[0]
+
+
+def shape(seen: list[str]) -> list[str]:
+    """Statements by their first words, to compare what a call costs."""
+    return [" ".join(" ".join(s.split()).split()[:3]) for s in seen]
+
+
+async def test_a_save_is_one_transaction_and_its_statements_are_these(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    await store.save(Checkpoint("run", {}, checkpoint_id="c1", channels={"a": Channel("1", 1)}))
+    with statements(store) as seen:
+        await store.save(
+            Checkpoint(
+                "run",
+                {},
+                checkpoint_id="c2",
+                channels={"a": Channel("1"), "b": Channel("1", [2])},
+            )
+        )
+    assert shape(seen) == [
+        "BEGIN IMMEDIATE",
+        "SELECT execution_id, namespace,",  # is the id saved already (a retry)?
+        "SELECT json_extract(j.value, '$[0]'),",  # the channels stored, in one statement
+        "SELECT coalesce(max(version), 0)",
+        "INSERT INTO checkpoints",
+        "INSERT INTO blobs",  # only the new value
+        "INSERT INTO executions",  # updated_at
+        "COMMIT",
+    ]
+    # Without channels, neither statement about them runs.
+    with statements(store) as seen:
+        await store.save(Checkpoint("run", {}, checkpoint_id="c3"))
+    assert len(seen) == 6
+    assert query_blobs(store) == [("a", "1"), ("b", "1")]
+
+
+def query_blobs(store: SqliteStore) -> list[tuple[Any, ...]]:
+    return query(Path(store.path), "SELECT channel, version FROM blobs ORDER BY 1, 2")
+
+
+async def test_channel_values_are_stored_once_and_go_with_their_last_checkpoint(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    big = b"v" * 100_000
+    await store.save(Checkpoint("run", {}, checkpoint_id="c1", channels={"a": Channel("1", big)}))
+    for i in range(2, 5):
+        channels = {"a": Channel("1"), "b": Channel(str(i), i)}
+        await store.save(Checkpoint("run", {}, checkpoint_id=f"c{i}", channels=channels))
+    await store.save(
+        Checkpoint("run", {}, checkpoint_id="s", namespace="sub", channels={"a": Channel("1", 0)})
+    )
+    assert query_blobs(store) == [("a", "1"), ("a", "1"), ("b", "2"), ("b", "3"), ("b", "4")]
+    assert await store.delete("run", "c1")  # a@1 is still carried by c2..c4
+    assert await store.delete("run", "c3")
+    assert query_blobs(store) == [("a", "1"), ("a", "1"), ("b", "2"), ("b", "4")]
+    assert await store.prune(["run"]) == 1  # c2 goes, and b@2 with it
+    assert query_blobs(store) == [("a", "1"), ("a", "1"), ("b", "4")]
+    assert (await store.load("run", "c4")).channels["a"].value == big
+    assert await store.delete_where({"run_id": None}) == 0
+    assert await store.clear("run", namespace="sub") == 1
+    assert query_blobs(store) == [("a", "1"), ("b", "4")]
+    assert await store.clear("run") == 1
+    assert query_blobs(store) == []
+
+
+async def test_retention_keeps_only_the_values_still_carried(open_store: OpenStore) -> None:
+    store = await open_store(retention=Retention(max_checkpoints=2))
+    for i in range(6):
+        channels = {"fixed": Channel("1", "f") if i == 0 else Channel("1"), "n": Channel(str(i), i)}
+        await store.save(Checkpoint("run", {}, checkpoint_id=f"c{i}", channels=channels))
+    assert query_blobs(store) == [("fixed", "1"), ("n", "4"), ("n", "5")]
+
+
+async def test_writes_have_no_foreign_key_and_remember_when_they_were_stored(
+    open_store: OpenStore, db: Path
+) -> None:
+    when = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+    store = await open_store(clock=lambda: when)
+    assert query(db, "PRAGMA foreign_key_list(writes)") == []
+    await store.put_writes("run", "not-yet", [PendingWrite("t", 0, "c", b"x")])
+    assert query(db, "SELECT checkpoint_id, created_at FROM writes") == [
+        ("not-yet", int(when.timestamp()) * 1_000_000 + 891011)
+    ]
+
+
+async def test_an_execution_without_checkpoints_leaves_the_index(
+    open_store: OpenStore, db: Path
+) -> None:
+    store = await open_store()
+    for eid in ("a", "b", "c"):
+        await store.save(Checkpoint(eid, {}, checkpoint_id="x", metadata={"run_id": eid}))
+    await store.clear("a")
+    await store.delete("b", "x")
+    await store.delete_where({"run_id": "c"})
+    assert query(db, "SELECT count(*) FROM executions") == [(0,)]
+
+
+async def test_a_failed_copy_leaves_no_trace(open_store: OpenStore, db: Path) -> None:
+    store = await open_store()
+    await store.save(Checkpoint("src", {}, checkpoint_id="a", channels={"m": Channel("1", 1)}))
+    await store.put_writes("src", "a", [PendingWrite("t", 0, "c", b"x")])
+    # The copy's last step fails: what it did before must not stay.
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "CREATE TRIGGER fail BEFORE INSERT ON writes WHEN NEW.execution_id = 'dst'"
+            " BEGIN SELECT RAISE(ABORT, 'copy fails'); END"
+        )
+    conn.close()
+    with pytest.raises(sqlite3.IntegrityError, match="copy fails"):
+        await store.copy_execution("src", "dst")
+    for table in ("checkpoints", "blobs", "writes", "executions"):
+        assert query(db, f"SELECT count(*) FROM {table} WHERE execution_id = 'dst'") == [(0,)]
+    query(db, "DROP TRIGGER fail")
+    assert await store.copy_execution("src", "dst") == 1
+    assert len((await store.load("dst", "a")).pending_writes) == 1
+
+
+# -- reading no more than it returns ----------------------------------------------------------
+
+
+async def test_a_page_cut_short_reads_only_the_rows_it_returns(open_store: OpenStore) -> None:
+    store = await open_store(limits=Limits(max_page_bytes=1024 * 1024))
+    for i in range(8):
+        await store.save(Checkpoint("run", bytes([i]) * (200 * 1024), checkpoint_id=f"c{i}"))
+    with statements(store) as seen:
+        page = await store.list("run", limit=8)
+    assert 1 <= len(page.checkpoints) < 8
+    rows = [s for s in seen if "WHERE rowid =" in s]
+    assert len(rows) == len(page.checkpoints)
+    # One read transaction for the whole page.
+    assert [s for s in shape(seen) if s.startswith("BEGIN")] == ["BEGIN"]
+
+
+async def test_a_candidate_weighs_what_base_weight_says(open_store: OpenStore) -> None:
+    store = await open_store()
+    await store.save(
+        Checkpoint("run", b"s" * 300, checkpoint_id="c1", channels={"a": Channel("1", "x" * 70)})
+    )
+    await store.save(
+        Checkpoint(
+            "run", b"", checkpoint_id="c2", channels={"a": Channel("1"), "b": Channel("1", b"12")}
+        )
+    )
+    await store.put_writes(
+        "run", "c2", [PendingWrite("t", 0, "c", b"w" * 33), PendingWrite("t", 1, "c", {})]
+    )
+    for with_writes in (False, True):
+        sql, params = list_query("run", "", None, 10, {}, None, with_writes=with_writes)
+        weights = await store._read(lambda conn: {r[4]: r[5] for r in conn.execute(sql, params)})  # noqa: B023
+        listed = (await store.list("run", with_writes=with_writes)).checkpoints
+        assert weights == {c.version: weight(c) for c in listed}
+
+
+async def test_ancestors_find_the_chain_in_one_statement_and_read_no_unkept_state(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    parent = ""
+    for i in range(6):
+        await store.save(Checkpoint("run", {"i": i}, checkpoint_id=f"c{i}", parent_id=parent))
+        parent = f"c{i}"
+    with statements(store) as seen:
+        page = await store.ancestors("run", "c5", limit=3)
+    assert [c.checkpoint_id for c in page.checkpoints] == ["c4", "c3", "c2"]
+    assert sum("WITH RECURSIVE chain" in s for s in seen) == 1
+    assert not any(s.strip().startswith("SELECT state") for s in seen)
+    with statements(store) as seen:
+        page = await store.ancestors("run", "c5", limit=3, include_state=True)
+    assert [c.state for c in page.checkpoints] == [{"i": 4}, {"i": 3}, {"i": 2}]
+    assert sum(s.strip().startswith("SELECT state") for s in seen) == 3
+
+
+# -- query plans of the new listings ----------------------------------------------------------
+
+
+async def fill(store: SqliteStore, db: Path, *, analyze: bool) -> None:
+    """Rows enough that the planner has a choice (and, if asked, statistics)."""
+    for i in range(60):
+        metadata: dict[str, Any] = {"step": i}
+        if i % 3:
+            metadata["run_id"] = f"r{i % 5}" if i % 2 else i % 5
+        await store.save(
+            Checkpoint(
+                f"e{i % 6}",
+                {"i": i},
+                namespace=f"n{i % 2}",
+                metadata=metadata,
+                channels={"c": Channel(str(i), i)},
+            )
+        )
+    if analyze:
+        query(db, "ANALYZE")
+
+
+@pytest.mark.parametrize("analyze", [False, True])
+@pytest.mark.parametrize("run_id", ["r1", 2])
+async def test_search_and_delete_by_run_id_use_the_run_id_index(
+    open_store: OpenStore, db: Path, analyze: bool, run_id: str | int
+) -> None:
+    store = await open_store()
+    await fill(store, db, analyze=analyze)
+    with statements(store) as seen:
+        found = (await store.search({"run_id": run_id}, limit=100)).checkpoints
+        deleted = await store.delete_where({"run_id": run_id})
+    assert found
+    assert all(c.metadata["run_id"] == run_id for c in found)
+    assert deleted == len(found)
+    for sql in (the(seen, "SELECT p.rid"), the(seen, "DELETE FROM checkpoints WHERE")):
+        detail = explain(db, sql)
+        assert any("USING INDEX checkpoints_by_run_id" in d for d in detail), detail
+        assert not any(d.startswith("SCAN checkpoints") for d in detail), detail
+
+
+@pytest.mark.parametrize("analyze", [False, True])
+async def test_listings_across_namespaces_and_executions_walk_their_indexes(
+    open_store: OpenStore, db: Path, analyze: bool
+) -> None:
+    store = await open_store()
+    await fill(store, db, analyze=analyze)
+    first = await store.list("e1", all_namespaces=True, limit=3)
+    executions = await store.executions(limit=2)
+    with statements(store) as seen:
+        await store.list("e1", all_namespaces=True, limit=3, page_token=first.next_page_token)
+        await store.executions(limit=2, page_token=executions.next_page_token)
+        await store.namespaces("e1")
+        await store.load("e1", first.checkpoints[0].checkpoint_id, namespace="n1")
+    detail = explain(db, the(seen, "SELECT p.rid"))
+    index = "USING INDEX checkpoints_by_time (execution_id=? AND created_at>? AND"
+    assert any(index in d and "(created_at,namespace,version)<(?,?,?))" in d for d in detail)
+    # Positions straight off the index: no sorting, and channel values by primary key.
+    assert not any("TEMP B-TREE" in d for d in detail), detail
+    assert any("(execution_id=? AND namespace=? AND channel=? AND version=?)" in d for d in detail)
+    detail = explain(db, the(seen, "SELECT e.execution_id"))
+    assert any("INDEX executions_by_update ((updated_at,execution_id)<(?,?))" in d for d in detail)
+    assert not any("TEMP B-TREE" in d for d in detail), detail
+    # Namespaces: a seek per namespace, never a scan of the execution's checkpoints.
+    detail = explain(db, the(seen, "WITH RECURSIVE names"))
+    seeks = [d for d in detail if "checkpoints" in d]
+    assert seeks, detail
+    assert all("(execution_id=? AND namespace>?)" in d for d in seeks), detail
+    detail = explain(db, the(seen, "SELECT j.key, b.content_type, b.value"))
+    assert detail[-1].endswith("(execution_id=? AND namespace=? AND channel=? AND version=?)")
