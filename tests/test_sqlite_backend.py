@@ -641,3 +641,45 @@ async def test_listings_across_namespaces_and_executions_walk_their_indexes(
     assert all("(execution_id=? AND namespace>?)" in d for d in seeks), detail
     detail = explain(db, the(seen, "SELECT j.key, b.content_type, b.value"))
     assert detail[-1].endswith("(execution_id=? AND namespace=? AND channel=? AND version=?)")
+
+
+async def test_expiry_takes_the_values_only_expired_checkpoints_carried(
+    open_store: OpenStore,
+) -> None:
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    store = await open_store(retention=Retention(ttl_seconds=10), clock=lambda: now[0])
+    await store.save(
+        Checkpoint(
+            "run", {}, checkpoint_id="old", channels={"a": Channel("1", 1), "b": Channel("1", 1)}
+        )
+    )
+    now[0] += timedelta(seconds=5)
+    await store.save(
+        Checkpoint(
+            "run", {}, checkpoint_id="mid", channels={"a": Channel("1"), "b": Channel("2", 2)}
+        )
+    )
+    now[0] += timedelta(seconds=6)  # "old" expired: the next save removes it, and b@1
+    await store.save(Checkpoint("run", {}, checkpoint_id="new", channels={"a": Channel("1")}))
+    assert query_blobs(store) == [("a", "1"), ("b", "2")]
+
+
+async def test_prune_takes_the_orphans_stored_before_the_newest_it_removes(
+    open_store: OpenStore, db: Path
+) -> None:
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+
+    def tick() -> datetime:
+        now[0] += timedelta(seconds=1)
+        return now[0]
+
+    store = await open_store(clock=tick)
+    await store.put_writes("run", "lost", [PendingWrite("t", 0, "c", b"x")])
+    for cid in ("r0", "r1"):
+        await store.save(Checkpoint("run", {}, checkpoint_id=cid))
+    await store.put_writes("run", "coming", [PendingWrite("t", 0, "c", b"x")])
+    await store.save(Checkpoint("run", {}, checkpoint_id="r2"))
+    await store.put_writes("run", "r2", [PendingWrite("t", 0, "c", b"x")])
+    assert await store.prune(["run"]) == 2
+    remaining = query(db, "SELECT checkpoint_id FROM writes ORDER BY 1")
+    assert remaining == [("coming",), ("r2",)]

@@ -24,9 +24,31 @@ Each entry is a single statement because ``executescript`` would commit on its o
 
 Time: ``created_at`` is stored as integer microseconds since the Unix epoch (UTC), which
 round-trips a ``datetime`` exactly and compares as a number for expiry.
+
+Layout (``schema``): a checkpoint row keeps its channel references as JSON
+``{name: version}``; the values live once per ``(execution, namespace, channel,
+version)`` in ``blobs``. A save checks them with one statement and inserts only the new
+ones; when checkpoints go, the values their lineage no longer refers to go with them (a
+``json_each`` over the lineage's remaining rows, only when the removed rows carried
+channels). Writes have no foreign key (they may come first) and a ``created_at`` for the
+orphan rules. ``executions`` holds each execution's ``updated_at``, upserted by every
+save. The state is the last column of a checkpoint row, so reading the others never
+walks a large state's overflow pages.
+
+Reads: a page is chosen by one statement that also weighs each candidate (from
+``length()``, which reads no value); only the rows that fit the byte budget are then
+read, all in one read transaction. ``ancestors`` finds a page of the parent chain with
+one recursive query. Indexes: ``checkpoints_by_version`` (a lineage's listing, latest,
+CAS), ``checkpoints_by_time`` (an execution across namespaces, expiry),
+``checkpoints_by_run_id`` (an expression index on ``metadata.run_id``: search and
+delete by run), ``executions_by_update``, ``writes_by_time`` (orphans). Searching
+without a run_id filter scans the checkpoints (not their states) and keeps the newest.
+
+Copy runs in one write transaction: nobody sees a half-done copy, and a failed one leaves
+nothing.
 """
 
-from .schema import MIGRATIONS, list_query
+from .schema import MIGRATIONS, list_query, search_query
 from .store import SqliteStore
 
-__all__ = ["MIGRATIONS", "SqliteStore", "list_query"]
+__all__ = ["MIGRATIONS", "SqliteStore", "list_query", "search_query"]

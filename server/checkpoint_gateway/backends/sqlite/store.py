@@ -720,16 +720,19 @@ class SqliteStore(Backend):
 
         def work(conn: sqlite3.Connection) -> int:
             # Expired checkpoints are already gone as far as callers know: not counted.
+            rest: tuple[str, ...]
             if namespace is None:
-                count = conn.execute(DELETE_EXECUTION, (execution_id, cutoff)).rowcount
-                statements = (DELETE_EXECUTION_ALL, DELETE_EXECUTION_WRITES, DELETE_EXECUTION_BLOBS)
-                lineage: tuple[str, ...] = (execution_id,)
+                scope: tuple[str, ...] = (execution_id,)
+                count = conn.execute(DELETE_EXECUTION, (*scope, cutoff)).rowcount
+                rest = (DELETE_EXECUTION_ALL, DELETE_EXECUTION_WRITES, DELETE_EXECUTION_BLOBS)
             else:
-                count = conn.execute(DELETE_LINEAGE, (execution_id, namespace, cutoff)).rowcount
-                statements = (DELETE_LINEAGE_ALL, DELETE_LINEAGE_WRITES, DELETE_LINEAGE_BLOBS)
-                lineage = (execution_id, namespace)
-            for statement in statements[0 if cutoff != INT64_MIN else 1 :]:
-                conn.execute(statement, lineage)
+                scope = (execution_id, namespace)
+                count = conn.execute(DELETE_LINEAGE, (*scope, cutoff)).rowcount
+                rest = (DELETE_LINEAGE_ALL, DELETE_LINEAGE_WRITES, DELETE_LINEAGE_BLOBS)
+            if cutoff == INT64_MIN:
+                rest = rest[1:]  # no TTL: no expired checkpoint is left
+            for statement in rest:
+                conn.execute(statement, scope)
             conn.execute(TIDY_EXECUTION, (execution_id,))
             return count
 
