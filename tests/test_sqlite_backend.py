@@ -683,3 +683,19 @@ async def test_prune_takes_the_orphans_stored_before_the_newest_it_removes(
     assert await store.prune(["run"]) == 2
     remaining = query(db, "SELECT checkpoint_id FROM writes ORDER BY 1")
     assert remaining == [("coming",), ("r2",)]
+
+
+async def test_cross_execution_primitives_keep_to_their_prefix(open_store: OpenStore) -> None:
+    # Tenants reach the store as an execution-id prefix (the layer above adds it).
+    store = await open_store()
+    for eid in ("t1/a", "t1/b", "t2/a", "t1"):
+        await store.save(Checkpoint(eid, {}, checkpoint_id="x", metadata={"run_id": "r"}))
+    found, _ = await store._search("t1/", None, 10, {}, with_writes=False, max_bytes=1 << 20)
+    assert [c.execution_id for c in found] == ["t1/b", "t1/a"]
+    found, _ = await store._search(
+        "t1/", None, 10, {"run_id": "r"}, with_writes=False, max_bytes=1 << 20
+    )
+    assert [c.execution_id for c in found] == ["t1/b", "t1/a"]
+    assert [x.execution_id for x in await store._executions("t1/", None, 10)] == ["t1/b", "t1/a"]
+    assert await store._delete_where("t1/", None, {"run_id": "r"}) == 2
+    assert [x.execution_id for x in await store._executions("", None, 10)] == ["t1", "t2/a"]

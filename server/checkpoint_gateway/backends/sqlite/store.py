@@ -304,7 +304,8 @@ class SqliteStore(Backend):
         def job() -> _T:
             conn = self._readers.get_nowait()
             try:
-                # One read transaction: a checkpoint and its writes come from one snapshot.
+                # One read transaction: a checkpoint, its channel values and its writes
+                # (a whole page, a whole chain) come from one snapshot.
                 return _transact(conn, "BEGIN", work)
             finally:
                 self._readers.put(conn)
@@ -321,11 +322,11 @@ class SqliteStore(Backend):
     def _forget(
         conn: sqlite3.Connection, removed: builtins.list[Row], *, thin: bool = False
     ) -> None:
-        """Clean up after checkpoints removed by a statement that answered their
-        rows: their writes, the channel values no remaining checkpoint of their lineage
-        refers to, and executions left empty leave the index; or, ``thin`` (retention,
-        prune: the newest of each lineage stays), the lineage's orphan writes stored
-        before the newest removed."""
+        """Clean up after the checkpoints a statement removed (its RETURNING rows): their
+        writes, and the channel values no remaining checkpoint of their lineage refers
+        to. ``thin`` (retention, prune: they keep each lineage's newest) also removes the
+        lineage's orphan writes stored before the newest removed; otherwise an execution
+        left without checkpoints leaves the executions index."""
         if not removed:
             return
         conn.executemany(DELETE_WRITES_OF, [(e, n, c) for e, n, c, _, _ in removed])
