@@ -5,7 +5,10 @@ directory serialize, and a listing opens only the files it needs."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
+import shutil
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,15 +16,21 @@ from pathlib import Path
 import pytest
 
 from checkpoint_client import (
+    Channel,
     Checkpoint,
+    Conflict,
     InternalError,
     NotFound,
     PendingWrite,
     Unavailable,
     iter_checkpoints,
 )
-from checkpoint_gateway.backends import open_backend
+from checkpoint_gateway.backends import Retention, open_backend
+from checkpoint_gateway.backends._base import to_us
 from checkpoint_gateway.backends.file import FileStats, FileStore
+from checkpoint_gateway.backends.file.layout import checkpoint_names, sha
+from checkpoint_gateway.validation import Limits
+from tests.clock import FakeClock
 
 HOSTILE_IDS = [
     "../../etc",
@@ -187,7 +196,7 @@ async def test_leftover_temp_files_are_ignored_and_swept_by_the_next_save(
     assert await fstore.delete("run", "ghost") is True
     # A half-written one, and a complete pending write left in the writes directory.
     (lineage / ".tmp-crash2").write_bytes(path.read_bytes()[:20])
-    (writes_dir,) = [p for p in lineage.iterdir() if p.name.endswith(".w")]
+    (writes_dir,) = [p for p in lineage.iterdir() if p.name.startswith("w-")]
     (write_file,) = list(writes_dir.iterdir())
     leftover_write = writes_dir / ".tmp-crash3"
     leftover_write.write_bytes(write_file.read_bytes().replace(b'"t"', b'"u"'))
@@ -209,22 +218,185 @@ async def test_leftover_temp_files_are_ignored_and_swept_by_the_next_save(
     assert not (lineage / ".tmp-crash2").exists()
 
 
-async def test_writes_orphaned_by_a_crashed_delete_never_attach_to_a_new_checkpoint(
+def key32(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+async def test_a_delete_cut_short_is_finished_before_the_id_is_used_again(
     fstore: FileStore,
 ) -> None:
-    await fstore.save(Checkpoint("run", {"old": True}, checkpoint_id="a"))
+    await fstore.save(
+        Checkpoint("run", {"old": True}, checkpoint_id="a", channels={"m": Channel("1", "old")})
+    )
+    await fstore.save(Checkpoint("run", {}, checkpoint_id="b"))
     await fstore.put_writes("run", "a", [PendingWrite("t", 0, "ch", b"stale")])
-    # A crash between a delete's commit point (unlinking the .ckpt) and removing the
-    # writes leaves the writes directory behind.
-    (path,) = ckpt_files(fstore.root)
-    path.unlink()
+    # A crash right after a delete's commit point (the .ckpt renamed to .tmp-del-<C>)
+    # leaves the writes directory and the channel value behind.
+    path = next(p for p in ckpt_files(fstore.root) if p.name.startswith(f"{1:020d}-"))
+    lineage = path.parent
+    path.rename(lineage / f".tmp-del-{key32('a')}")
+    assert (lineage / f"w-{key32('a')}").is_dir()
     with pytest.raises(NotFound):
         await fstore.load("run", "a")
-    # Re-saving the id gets the same version, so the same file name as before.
-    again = await fstore.save(Checkpoint("run", {"new": True}, checkpoint_id="a"))
-    assert again.version == 1
-    assert ckpt_files(fstore.root) == [path]
-    assert (await fstore.load("run", "a")).pending_writes == ()
+    assert [c.checkpoint_id for c in (await fstore.list("run")).checkpoints] == ["b"]
+
+    # The next mutation of the lineage finishes the delete before it stores anything, so
+    # writes stored ahead of a new "a" are its own, and the old ones are gone.
+    await fstore.put_writes("run", "a", [PendingWrite("t", 1, "ch", b"fresh")])
+    assert not any(p.name.startswith(".tmp-") for p in lineage.iterdir())
+    assert not list(lineage.glob("b-*.blob"))  # the value only "a" carried went too
+    await fstore.save(Checkpoint("run", {"new": True}, checkpoint_id="a"))
+    loaded = await fstore.load("run", "a")
+    assert [w.value for w in loaded.pending_writes] == [b"fresh"]
+    assert loaded.version == 3
+
+
+async def test_writes_are_kept_by_checkpoint_id_and_a_save_leaves_them_be(
+    fstore: FileStore,
+) -> None:
+    await fstore.put_writes("run", "later", [PendingWrite("t", 0, "ch", b"early")])
+    lineage = fstore.root / sha("run") / sha("")
+    assert {p.name for p in lineage.iterdir()} == {f"w-{key32('later')}"}
+    (write,) = (lineage / f"w-{key32('later')}").iterdir()
+    head = json.loads(write.read_bytes().split(b"\n", 1)[0])
+    assert head["checkpoint_id"] == "later"
+    assert head["created_at"]  # when it was stored, for the orphan rules
+    for i in range(3):  # other saves in the lineage do not take them for leftovers
+        await fstore.save(Checkpoint("run", {"i": i}))
+    await fstore.save(Checkpoint("run", {}, checkpoint_id="later"))
+    assert [w.value for w in (await fstore.load("run", "later")).pending_writes] == [b"early"]
+    # Deleting an id that was never saved takes its writes.
+    await fstore.put_writes("run", "never", [PendingWrite("t", 0, "ch", b"x")])
+    assert await fstore.delete("run", "never") is False
+    assert not (lineage / f"w-{key32('never')}").exists()
+
+
+# -- channel values ---------------------------------------------------------------------------
+
+
+async def test_a_channel_value_is_one_file_shared_and_collected_with_its_last_carrier(
+    fstore: FileStore,
+) -> None:
+    await fstore.save(
+        Checkpoint("run", {}, checkpoint_id="c1", channels={"a": Channel("1", ["A"])})
+    )
+    await fstore.save(
+        Checkpoint(
+            "run",
+            {},
+            checkpoint_id="c2",
+            channels={"a": Channel("1"), "b": Channel("1", b"B", content_type="x/y")},
+        )
+    )
+    lineage = fstore.root / sha("run") / sha("")
+    blobs = {p.name for p in lineage.glob("*.blob")}
+    assert blobs == {f"b-{key32('a')}-{key32('1')}.blob", f"b-{key32('b')}-{key32('1')}.blob"}
+    head = json.loads((lineage / f"b-{key32('b')}-{key32('1')}.blob").read_bytes().split(b"\n")[0])
+    assert (head["name"], head["version"], head["content_type"]) == ("b", "1", "x/y")
+    c2 = next(p for p in ckpt_files(fstore.root) if p.name.startswith(f"{2:020d}-"))
+    assert json.loads(c2.read_bytes().split(b"\n")[0])["channels"] == {"a": "1", "b": "1"}
+
+    fstore.stats = FileStats()
+    loaded = await fstore.load("run", "c1")
+    assert loaded.channels == {"a": Channel("1", ["A"])}
+    assert fstore.stats == FileStats(headers_read=1, states_read=1, values_read=1)
+
+    assert await fstore.delete("run", "c2")
+    assert {p.name for p in lineage.glob("*.blob")} == {f"b-{key32('a')}-{key32('1')}.blob"}
+    assert await fstore.delete("run", "c1")
+    assert list(lineage.glob("*.blob")) == []
+
+
+async def test_a_save_cut_short_before_its_commit_leaves_no_checkpoint(
+    fstore: FileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from checkpoint_gateway.backends.file import store as store_module
+
+    real_write = store_module.write_atomic
+
+    def crash_on_checkpoint(directory: Path, name: str, data: bytes) -> None:
+        if name.endswith(".ckpt"):
+            raise OSError("disk gone")
+        real_write(directory, name, data)
+
+    monkeypatch.setattr(store_module, "write_atomic", crash_on_checkpoint)
+    with pytest.raises(OSError, match="disk gone"):
+        await fstore.save(
+            Checkpoint("run", {}, checkpoint_id="c1", channels={"a": Channel("1", "A")})
+        )
+    monkeypatch.setattr(store_module, "write_atomic", real_write)
+    # The values went first; the checkpoint that needs them never appeared.
+    with pytest.raises(NotFound):
+        await fstore.latest("run")
+    # What the cut-short save stored serves its retry, which then commits.
+    saved = await fstore.save(
+        Checkpoint("run", {}, checkpoint_id="c1", channels={"a": Channel("1", "A")})
+    )
+    assert saved.version == 1
+    assert (await fstore.load("run", "c1")).channels["a"].value == "A"
+
+
+async def test_what_a_save_costs_in_fsyncs(
+    fstore: FileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fstore.save(Checkpoint("run", {}, channels={"a": Channel("1", 1)}))  # dirs exist
+    calls: list[int] = []
+    real_fsync = os.fsync
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+
+    async def fsyncs(cp: Checkpoint) -> int:
+        calls.clear()
+        await fstore.save(cp)
+        return len(calls)
+
+    # The state file and the lineage directory, as before channels and markers existed.
+    assert await fsyncs(Checkpoint("run", {"plain": True})) == 2
+    assert await fsyncs(Checkpoint("run", {}, channels={"a": Channel("1")})) == 2
+    assert await fsyncs(Checkpoint("run", {}, channels={"a": Channel("1", 1)})) == 2
+    # New values: one fsync each, and one of the directory before the commit point.
+    new = {"b": Channel("1", 2), "c": Channel("1", 3)}
+    assert await fsyncs(Checkpoint("run", {}, channels=new)) == 2 + 2 + 1
+    calls.clear()
+    await fstore.put_writes("run", "x", [PendingWrite("t", i, "ch", b"") for i in range(3)])
+    assert len(calls) == 1 + 3 + 1  # a new writes directory, each write, the directory
+
+
+async def test_the_last_save_marker_is_renamed_not_rewritten(fstore: FileStore) -> None:
+    clock_times = []
+    for i in range(3):
+        clock_times.append((await fstore.save(Checkpoint("run", {"i": i}))).created_at)
+    lineage = fstore.root / sha("run") / sha("")
+    (marker,) = [p.name for p in lineage.iterdir() if p.name.startswith("u-")]
+    last = clock_times[-1]
+    assert last is not None
+    assert marker == f"u-{to_us(last):020d}"
+    # Deleting the newest checkpoint keeps when the execution was last saved to.
+    await fstore.delete("run", (await fstore.latest("run")).checkpoint_id)
+    (info,) = (await fstore.executions()).executions
+    assert info.updated_at == last
+
+
+async def test_a_read_never_mixes_a_header_with_the_state_of_a_resaved_checkpoint(
+    fstore: FileStore,
+) -> None:
+    await fstore.save(Checkpoint("run", {"n": 0}, checkpoint_id="a"))
+    await fstore.save(Checkpoint("run", {"first": True}, checkpoint_id="b"))
+    # A listing read b's header; b is deleted and saved again before it reads the state.
+    # The new file has the same name (the same id at the same version).
+    lineage = fstore.root / sha("run") / sha("")
+    found = fstore.reader.newest(lineage, checkpoint_names(lineage), None)
+    assert found is not None
+    assert await fstore.delete("run", "b")
+    again = await fstore.save(Checkpoint("run", {"second": 22}, checkpoint_id="b"))
+    assert again.version == found.cp.version == 2
+    assert fstore.reader.state(found) is None  # the checkpoint that was read is gone
+    assert fstore.reader.load(found) is None
+    assert (await fstore.latest("run")).state == {"second": 22}
 
 
 # -- concurrency ------------------------------------------------------------------------------
@@ -326,6 +498,166 @@ async def test_list_page_opens_only_the_files_on_the_page(fstore: FileStore) -> 
     fstore.stats = FileStats()
     assert (await fstore.latest("run")).version == 40
     assert fstore.stats == FileStats(headers_read=1, states_read=1)
+
+
+async def test_a_page_across_namespaces_bisects_each_lineage(root: Path) -> None:
+    clock = FakeClock()
+    store = await FileStore.open(str(root), clock=clock)
+    try:
+        for i in range(64):
+            clock.advance(1)
+            await store.save(Checkpoint("run", {"i": i}, namespace=f"ns{i % 4}", metadata={"i": i}))
+        store.stats = FileStats()
+        first = await store.list("run", all_namespaces=True, limit=5)
+        assert [c.metadata["i"] for c in first.checkpoints] == [63, 62, 61, 60, 59]
+        # The merge reads one header per lineage ahead; states only of the page (+1).
+        assert store.stats.headers_read <= 6 + 4
+        assert store.stats.states_read == 6
+        token = first.next_page_token
+        for _ in range(8):
+            page = await store.list("run", all_namespaces=True, limit=5, page_token=token)
+            token = page.next_page_token
+        assert [c.metadata["i"] for c in page.checkpoints] == [23, 22, 21, 20, 19]
+        # A later page bisects each lineage of 16 instead of reading what earlier ones
+        # served (which would be about 45 headers here).
+        store.stats = FileStats()
+        page = await store.list("run", all_namespaces=True, limit=5, page_token=token)
+        assert [c.metadata["i"] for c in page.checkpoints] == [18, 17, 16, 15, 14]
+        assert store.stats.headers_read <= 6 + 4 * 5
+        assert store.stats.states_read == 6
+    finally:
+        await store.close()
+
+
+async def test_a_page_cut_by_its_byte_budget_reads_no_state_it_does_not_return(
+    root: Path,
+) -> None:
+    store = await FileStore.open(str(root), limits=Limits(max_page_bytes=1024 * 1024))
+    try:
+        for i in range(6):
+            await store.save(Checkpoint("run", bytes([i]) * (300 * 1024)))
+        store.stats = FileStats()
+        page = await store.list("run", limit=6)
+        assert len(page.checkpoints) == 3
+        assert page.next_page_token is not None
+        assert store.stats.states_read == 3
+        store.stats = FileStats()
+        across = await store.list("run", limit=6, all_namespaces=True)
+        assert len(across.checkpoints) == 3
+        assert store.stats.states_read == 3
+    finally:
+        await store.close()
+
+
+async def test_executions_read_one_header_each(fstore: FileStore) -> None:
+    for e in range(5):
+        for ns in ("", "a", "b"):
+            await fstore.save(Checkpoint(f"e{e}", {}, namespace=ns))
+    fstore.stats = FileStats()
+    page = await fstore.executions()
+    assert [x.execution_id for x in page.executions] == [f"e{e}" for e in range(4, -1, -1)]
+    assert fstore.stats == FileStats(headers_read=5)
+
+
+async def test_cross_execution_primitives_keep_to_their_prefix(fstore: FileStore) -> None:
+    # Tenants reach the store as execution id prefixes (see Backend.search / executions).
+    for eid in ("a/1", "a/2", "b/1", "ab"):
+        await fstore.save(Checkpoint(eid, {}, checkpoint_id=eid, metadata={"k": 1}))
+    found, _ = await fstore._search("a/", None, 10, {}, with_writes=False, max_bytes=2**20)
+    assert [c.execution_id for c in found] == ["a/2", "a/1"]
+    listed = await fstore._executions("a/", None, 10)
+    assert [x.execution_id for x in listed] == ["a/2", "a/1"]
+    assert await fstore._delete_where("a/", None, {"k": 1}) == 2
+    assert [c.execution_id for c in (await fstore.search()).checkpoints] == ["ab", "b/1"]
+
+
+# -- copy ---------------------------------------------------------------------------------------
+
+
+async def test_copy_is_built_aside_and_renamed_into_place(fstore: FileStore) -> None:
+    await fstore.save(
+        Checkpoint("src", {"s": 1}, checkpoint_id="a", channels={"m": Channel("1", "M")})
+    )
+    await fstore.put_writes("src", "a", [PendingWrite("t", -1, "ch", b"src")])
+    await fstore.put_writes("src", "next", [PendingWrite("t", 0, "ch", b"ahead")])
+    # The target holds writes alone: no checkpoints, so the copy may replace it.
+    await fstore.put_writes("dst", "z", [PendingWrite("t", 0, "ch", b"stray")])
+    assert await fstore.copy_execution("src", "dst") == 1
+    assert not [e for e in os.listdir(fstore.root) if e.startswith(".tmp-")]
+    loaded = await fstore.load("dst", "a")
+    assert (loaded.execution_id, loaded.state, loaded.channels["m"].value) == ("dst", {"s": 1}, "M")
+    assert [w.value for w in loaded.pending_writes] == [b"src"]
+    await fstore.save(Checkpoint("dst", {}, checkpoint_id="z"))
+    assert (await fstore.load("dst", "z")).pending_writes == ()  # the stray writes went
+    await fstore.save(Checkpoint("dst", {}, checkpoint_id="next"))
+    assert [w.value for w in (await fstore.load("dst", "next")).pending_writes] == [b"ahead"]
+    # Files are shared, never changed in place: replacing a write in the copy leaves the
+    # source be.
+    await fstore.put_writes("dst", "a", [PendingWrite("t", -1, "ch", b"dst")])
+    assert [w.value for w in (await fstore.load("src", "a")).pending_writes] == [b"src"]
+    await fstore.clear("dst")
+    assert (await fstore.load("src", "a")).channels["m"].value == "M"
+
+
+async def test_a_copy_cut_short_is_invisible_and_swept_at_open(root: Path) -> None:
+    store = await FileStore.open(str(root))
+    await store.save(Checkpoint("src", {}, checkpoint_id="a"))
+    # What a crash while building the copy leaves: a complete-looking tree aside.
+    source_dir = root / sha("src")
+    leftover = root / f".tmp-copy-{sha('dst')}-0123"
+    shutil.copytree(source_dir, leftover)
+    assert (await store.executions()).executions[0].execution_id == "src"
+    assert len((await store.executions()).executions) == 1
+    assert (await store.search()).checkpoints[0].execution_id == "src"
+    with pytest.raises(NotFound):
+        await store.latest("dst")
+    await store.close()
+    again = await FileStore.open(str(root))
+    try:
+        assert not leftover.exists()
+        assert await again.copy_execution("src", "dst") == 1
+    finally:
+        await again.close()
+
+
+async def test_copies_in_both_directions_at_once_do_not_deadlock(root: Path) -> None:
+    one = await FileStore.open(str(root))
+    two = await FileStore.open(str(root))
+    try:
+        await one.save(Checkpoint("x", {}))
+        await one.save(Checkpoint("y", {}))
+        await one.put_writes("x", "w", [PendingWrite("t", 0, "c", b"")])
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    store.copy_execution(a, b)
+                    for _ in range(8)
+                    for store, (a, b) in ((one, ("x", "z")), (two, ("y", "z")))
+                ),
+                return_exceptions=True,
+            ),
+            60,
+        )
+        assert results.count(1) == 1
+        assert all(isinstance(r, Conflict) for r in results if r != 1)
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_copy_replaces_a_target_whose_checkpoints_expired(root: Path) -> None:
+    clock = FakeClock()
+    store = await FileStore.open(str(root), retention=Retention(ttl_seconds=60), clock=clock)
+    try:
+        await store.save(Checkpoint("dst", {"old": True}, checkpoint_id="old"))
+        clock.advance(61)
+        await store.save(Checkpoint("src", {}, checkpoint_id="new"))
+        assert await store.copy_execution("src", "dst") == 1
+        assert [c.checkpoint_id for c in (await store.list("dst")).checkpoints] == ["new"]
+        with pytest.raises(Conflict):
+            await store.copy_execution("src", "dst")
+    finally:
+        await store.close()
 
 
 # -- clear and close --------------------------------------------------------------------------
