@@ -74,7 +74,12 @@ class AsyncCheckpointClient(CheckpointStore):
         timeout: deadline in seconds for each call, retries included (``None``: no
             deadline).
         credentials: TLS credentials (``grpc.ssl_channel_credentials(...)``); plaintext if None.
-        metadata: sent with every call, e.g. ``[("authorization", "Bearer ...")]``.
+        metadata: sent with every call, e.g. ``[("x-team", "a")]``.
+        token: a bearer token for the gateway's authentication, or a function that returns
+            the current one (called for every call, so a token that is refreshed elsewhere,
+            such as a short-lived JWT, is always the fresh one).
+        call_credentials: gRPC call credentials (``grpc.metadata_call_credentials``...), for
+            tokens a plugin refreshes; gRPC sends them over TLS (or local) channels only.
         max_message_bytes: largest message sent or received.
         options: extra gRPC channel options.
         service_config: gRPC service config (as a dict); the default retries UNAVAILABLE
@@ -96,6 +101,8 @@ class AsyncCheckpointClient(CheckpointStore):
         max_message_bytes: int = 64 * _MiB,
         options: Sequence[tuple[str, Any]] = (),
         service_config: Mapping[str, Any] | None = DEFAULT_SERVICE_CONFIG,
+        token: str | Callable[[], str] | None = None,
+        call_credentials: grpc.CallCredentials | None = None,
     ) -> None:
         channel_options = [
             ("grpc.max_send_message_length", max_message_bytes),
@@ -104,6 +111,10 @@ class AsyncCheckpointClient(CheckpointStore):
         ]
         if service_config is not None and all(name != "grpc.service_config" for name, _ in options):
             channel_options.append(("grpc.service_config", json.dumps(dict(service_config))))
+        if call_credentials is not None:
+            if credentials is None:
+                raise InvalidArgument("call_credentials need channel credentials (TLS)")
+            credentials = grpc.composite_channel_credentials(credentials, call_credentials)
         if credentials is None:
             self._channel = grpc.aio.insecure_channel(target, options=channel_options)
         else:
@@ -111,6 +122,7 @@ class AsyncCheckpointClient(CheckpointStore):
         self._stub = pb_grpc.CheckpointServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._timeout = timeout
         self._metadata = tuple(metadata)
+        self._token = token
         self.target = target
 
     async def _call(self, method: Callable[..., Awaitable[_R]], build: Callable[[], Any]) -> _R:
@@ -121,7 +133,11 @@ class AsyncCheckpointClient(CheckpointStore):
             raise InvalidArgument(f"the request cannot be encoded: {exc}") from exc
         try:
             # The caller's trace goes along, so the gateway's spans join it.
-            metadata = with_trace_context(self._metadata)
+            metadata = self._metadata
+            if self._token is not None:
+                token = self._token() if callable(self._token) else self._token
+                metadata = (*metadata, ("authorization", f"Bearer {token}"))
+            metadata = with_trace_context(metadata)
             return await method(request, timeout=self._timeout, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
             raise _map_rpc_error(exc) from None

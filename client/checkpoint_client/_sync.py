@@ -259,6 +259,8 @@ class CheckpointClient(SyncCheckpointStore):
         max_message_bytes: int = 64 * 1024 * 1024,
         options: Sequence[tuple[str, Any]] = (),
         service_config: Mapping[str, Any] | None = DEFAULT_SERVICE_CONFIG,
+        token: str | Callable[[], str] | None = None,
+        call_credentials: grpc.CallCredentials | None = None,
     ) -> None:
         self.target = target
         super().__init__(
@@ -270,5 +272,7 @@ class CheckpointClient(SyncCheckpointStore):
                 max_message_bytes=max_message_bytes,
                 options=options,
                 service_config=service_config,
+                token=token,
+                call_credentials=call_credentials,
             )
         )

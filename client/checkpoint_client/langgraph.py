@@ -87,7 +87,10 @@ def _content_type(kind: str) -> str:
 
 def _kind(content_type: str) -> str:
     if not content_type.startswith(_SERDE):
-        raise ValueError(f"not a LangGraph value: {content_type!r}")
+        raise ValueError(
+            f"not saved by a LangGraph saver (content type {content_type!r}): "
+            "a thread written by other clients cannot be read as LangGraph state"
+        )
     return unquote(content_type[len(_SERDE) :])
 
 
@@ -100,9 +103,10 @@ class GatewaySaver(BaseCheckpointSaver[str]):
             ``JsonPlusSerializer`` by default; ``EncryptedSerializer`` works).
         timeout: deadline in seconds of each call to the gateway (``None``: none).
         credentials: TLS credentials (``grpc.ssl_channel_credentials(...)``).
-        metadata: gRPC metadata sent with every call, e.g. an authorization header.
-        call_credentials: per-call credentials (e.g. a token that refreshes); needs TLS
-            ``credentials``.
+        metadata: gRPC metadata sent with every call.
+        token: a bearer token for the gateway, or a function returning the current one.
+        call_credentials: per-call credentials (e.g. a plugin that refreshes a token);
+            needs TLS ``credentials``.
         options: extra gRPC channel options.
         service_config: the client's retry policy (see ``AsyncCheckpointClient``).
         store: instead of ``target``: any async ``CheckpointStore`` (a client you built,
@@ -121,6 +125,7 @@ class GatewaySaver(BaseCheckpointSaver[str]):
         timeout: float | None = DEFAULT_TIMEOUT,
         credentials: grpc.ChannelCredentials | None = None,
         metadata: Sequence[tuple[str, str]] = (),
+        token: str | Callable[[], str] | None = None,
         call_credentials: grpc.CallCredentials | None = None,
         options: Sequence[tuple[str, Any]] = (),
         service_config: Mapping[str, Any] | None = DEFAULT_SERVICE_CONFIG,
@@ -129,15 +134,13 @@ class GatewaySaver(BaseCheckpointSaver[str]):
         super().__init__(serde=serde)
         if (target is None) == (store is None):
             raise ValueError("give either a gateway target or a store")
-        if call_credentials is not None:
-            if credentials is None:
-                raise ValueError("call_credentials need TLS credentials")
-            credentials = grpc.composite_channel_credentials(credentials, call_credentials)
         self._target = target
         self._client_options: dict[str, Any] = {
             "timeout": timeout,
             "credentials": credentials,
             "metadata": metadata,
+            "token": token,
+            "call_credentials": call_credentials,
             "options": options,
             "service_config": service_config,
         }

@@ -8,6 +8,7 @@ Every layer is a ``CheckpointStore``, so each is testable alone and this is comp
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from checkpoint_client import CheckpointStore
@@ -16,6 +17,7 @@ from .backends import Backend
 from .config import Settings
 from .instrumented import AttemptObserver, InstrumentedStore
 from .resilience import CircuitBreaker, ResilientStore, RetryPolicy
+from .tenancy import TenantStore
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -57,9 +59,16 @@ def build(
             else None
         ),
     )
-    if not observed:
-        return resilient
-    if metrics is not None:
-        metrics.watch_backend(backend)
-        metrics.watch_breaker(backend.name, lambda: resilient.breaker.state.value)
-    return InstrumentedStore(resilient, backend=backend.name, metrics=metrics, tracer=tracer)
+    store: CheckpointStore = resilient
+    if observed:
+        if metrics is not None:
+            metrics.watch_backend(backend)
+            metrics.watch_breaker(backend.name, lambda: resilient.breaker.state.value)
+        store = InstrumentedStore(resilient, backend=backend.name, metrics=metrics, tracer=tracer)
+    if settings.auth_enabled:
+        # Outermost: every call confined to its caller's tenant, ids checked against the
+        # limits callers see (the backend's allow for the tenant prefix).
+        store = TenantStore(
+            store, limits=replace(backend.limits, max_id_length=settings.max_id_length)
+        )
+    return store

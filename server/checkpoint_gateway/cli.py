@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
@@ -26,9 +26,24 @@ import grpc
 from . import __version__, chain, config, logs, tracing, workers
 from . import loop as event_loop
 from .app import SERVICE_NAME, Gateway
+from .auth import (
+    Authenticator,
+    AuthInterceptor,
+    JwtSettings,
+    JwtVerifier,
+    Limiter,
+    PrincipalsFile,
+    check_tenant,
+    metrics_authorizer,
+    new_token,
+)
+from .auth.principals import dump_example
+from .auth.principals import parse as parse_principals
 from .backends import Backend, BackendURLError, Retention, mask_url, open_backend
+from .backends._paging import PageTokens
 from .instrumented import RpcObserver
 from .metrics import PUBLISH_INTERVAL, Metrics, MetricsServer
+from .tenancy import TENANT_ID_ROOM
 from .validation import Limits
 
 log = logging.getLogger("checkpoint_gateway")
@@ -45,12 +60,23 @@ def _parser() -> argparse.ArgumentParser:
     workers.add_worker_arguments(serve)
     migrate = commands.add_parser("migrate", help="create or upgrade the backend's schema")
     config.add_arguments(migrate)
+    token = commands.add_parser(
+        "token",
+        help="make a bearer token: prints it, and the principals-file entry that holds its hash",
+    )
+    token.add_argument("--principal", required=True, help="the principal's name")
+    token.add_argument("--tenant", required=True, help="its tenant")
+    token.add_argument(
+        "--roles", default="read,write", help="comma-separated: read, write, admin, metrics"
+    )
     return parser
 
 
 async def _open(settings: config.Settings) -> Backend:
     limits = Limits(
-        max_id_length=settings.max_id_length,
+        # With tenants, execution ids gain their tenant's prefix below the tenant layer,
+        # which checks callers' ids against max_id_length itself.
+        max_id_length=settings.max_id_length + (TENANT_ID_ROOM if settings.auth_enabled else 0),
         max_state_bytes=settings.max_state_bytes,
         max_metadata_bytes=settings.max_metadata_bytes,
         default_page_size=settings.default_page_size,
@@ -60,7 +86,11 @@ async def _open(settings: config.Settings) -> Backend:
     retention = Retention(
         max_checkpoints=settings.max_checkpoints, ttl_seconds=settings.ttl_seconds
     )
-    options: dict[str, Any] = {"limits": limits, "retention": retention}
+    options: dict[str, Any] = {
+        "limits": limits,
+        "retention": retention,
+        "page_tokens": PageTokens(settings.page_token_key),
+    }
     scheme = settings.backend.partition("://")[0].lower()
     if scheme in ("postgresql", "postgres"):
         options["settings"] = settings.postgres
@@ -96,13 +126,17 @@ async def serve(
     if telemetry is not None:
         interceptors.append(telemetry.server_interceptor(SERVICE_NAME))
     interceptors.append(RpcObserver(metrics, traced=telemetry is not None))
+    if settings.auth_enabled:
+        interceptors.append(_auth_interceptor(settings, metrics))
     exporter: MetricsServer | None = None
     try:
         if metrics is not None:
             metrics.init_grpc_service(SERVICE_NAME)
         if metrics is not None and settings.metrics_listen and worker is None:
             metrics_host, _, metrics_port = settings.metrics_listen.rpartition(":")
-            exporter = metrics.serve(metrics_host, int(metrics_port))
+            exporter = metrics.serve(
+                metrics_host, int(metrics_port), authorize=_metrics_authorizer(settings)
+            )
         gateway = await Gateway.start(
             store,
             listen=settings.listen,
@@ -149,10 +183,59 @@ async def serve(
     log.info("stopped")
 
 
+def _auth_interceptor(settings: config.Settings, metrics: Metrics | None) -> AuthInterceptor:
+    principals = (
+        PrincipalsFile(settings.auth_principals_file) if settings.auth_principals_file else None
+    )
+    verifier = None
+    if settings.jwt_jwks_file or settings.jwt_jwks_url:
+        verifier = JwtVerifier(
+            JwtSettings(
+                jwks_file=settings.jwt_jwks_file,
+                jwks_url=settings.jwt_jwks_url,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                leeway=settings.jwt_leeway_seconds,
+                tenant_claim=settings.jwt_tenant_claim,
+                roles_claim=settings.jwt_roles_claim,
+            )
+        )
+    return AuthInterceptor(
+        Authenticator(principals, verifier),
+        Limiter(
+            in_flight=settings.limit_in_flight,
+            requests_per_second=settings.limit_requests_per_second,
+        ),
+        metrics=metrics,
+        guard_reflection=settings.reflection == "auth",
+    )
+
+
+def _metrics_authorizer(settings: config.Settings) -> Callable[[str], bool] | None:
+    """/metrics behind a bearer token (``--metrics-auth``)."""
+    if not settings.metrics_auth or not settings.auth_principals_file:
+        return None
+    return metrics_authorizer(settings.auth_principals_file)
+
+
+def _auth_summary(settings: config.Settings) -> str:
+    if not settings.auth_enabled:
+        return (
+            "authentication OFF: anyone who can reach this address can read and change "
+            "every execution"
+        )
+    ways = []
+    if settings.auth_principals_file:
+        ways.append("bearer tokens and client certificates of the principals file")
+    if settings.jwt_jwks_file or settings.jwt_jwks_url:
+        ways.append("JWTs")
+    return "authentication on (" + ", ".join(ways) + "), one tenant per principal"
+
+
 def _announce(settings: config.Settings, port: int) -> None:
     """The line that says the gateway serves (tests and scripts wait for it)."""
     log.info(
-        "checkpoint-gateway %s listening on %s:%d, backend %s, %s%s",
+        "checkpoint-gateway %s listening on %s:%d, backend %s, %s%s; %s",
         __version__,
         settings.listen.rpartition(":")[0],
         port,
@@ -163,6 +246,7 @@ def _announce(settings: config.Settings, port: int) -> None:
         if settings.tls_cert_file
         else "plaintext",
         f", {settings.workers} workers" if settings.workers > 1 else "",
+        _auth_summary(settings),
     )
 
 
@@ -201,9 +285,27 @@ async def migrate(settings: config.Settings) -> None:
     log.info("backend %s is up to date", mask_url(settings.backend))
 
 
+def _token(args: argparse.Namespace) -> int:
+    """Print a new token (line 1: give it to the agent) and the entry for the principals
+    file (only its hash is stored)."""
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    try:
+        check_tenant(args.tenant)
+        parse_principals(dump_example(args.principal, args.tenant, roles, "x"))
+    except ValueError as exc:
+        print(f"checkpoint-gateway: error: {exc}", file=sys.stderr)
+        return 2
+    secret = new_token()
+    print(secret)
+    print(dump_example(args.principal, args.tenant, roles, secret))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    if args.command == "token":
+        return _token(args)
     try:
         settings = config.load(args)
     except config.SettingsError as exc:

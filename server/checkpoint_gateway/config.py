@@ -87,6 +87,22 @@ def _readable(text: str) -> str:
     return text
 
 
+def _url(text: str) -> str:
+    if not re.fullmatch(r"https?://[^\s]+", text):
+        raise ValueError("expected an http(s):// URL")
+    return text
+
+
+def _between(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = _float(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
 def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         value = kind(text)
@@ -192,6 +208,53 @@ class Settings:
         _optional(_readable),
         "PEM CA bundle; when set, clients must present a certificate (mTLS)",
     )
+    # Authentication and tenants (see auth/ and the README's Security section): on when a
+    # principals file or a JWKS is given.
+    auth_principals_file: str | None = _setting(
+        None,
+        _optional(_readable),
+        "YAML principals file: tenants, roles, hashed bearer tokens, client certificate "
+        "identities; read again when it changes",
+    )
+    jwt_jwks_file: str | None = _setting(
+        None, _optional(_readable), "accept JWTs signed by a key of this JWKS file"
+    )
+    jwt_jwks_url: str | None = _setting(
+        None, _optional(_url), "accept JWTs signed by a key of the JWKS at this URL"
+    )
+    jwt_issuer: str | None = _setting(None, _optional(str), "the iss a JWT must carry")
+    jwt_audience: str | None = _setting(None, _optional(str), "the aud a JWT must carry")
+    jwt_leeway_seconds: float = _setting(
+        30.0, _between(0, 300), "clock skew allowed on a JWT's exp and nbf, at most 300"
+    )
+    jwt_tenant_claim: str = _setting("tenant", str, "the JWT claim naming the tenant")
+    jwt_roles_claim: str = _setting("roles", str, "the JWT claim listing the roles")
+    limit_in_flight: int | None = _setting(
+        256,
+        _optional(_positive(_int)),
+        "calls one principal may have in flight (off: no bound); with authentication",
+    )
+    limit_requests_per_second: float | None = _setting(
+        None,
+        _optional(_positive(_float)),
+        "calls one principal may make per second, bursts of one second (off: no bound)",
+    )
+    reflection: str = _setting(
+        "auth",
+        _choice("on", "off", "auth"),
+        "server reflection: on, off, or auth (behind authentication when it is on)",
+    )
+    metrics_auth: bool = _setting(
+        False,
+        parse_bool,
+        "/metrics answers only a bearer token of a principal with the metrics or admin role",
+    )
+    page_token_key: str | None = _setting(
+        None,
+        _optional(str),
+        "secret that signs page tokens; replicas behind one address need the same "
+        "(default: random per process)",
+    )
     log_level: str = _setting("info", _choice("debug", "info", "warning", "error"), "log level")
     log_format: str = _setting("text", _choice("text", "json"), "log line format")
     metrics_listen: str | None = _setting(
@@ -202,6 +265,11 @@ class Settings:
     # Backend sections, filled by load() from --postgres-* and --redis-* (see _sections).
     postgres: Any = field(default=None, metadata={"section": True})
     redis: Any = field(default=None, metadata={"section": True})
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Whether calls need credentials (a principals file or a JWKS is configured)."""
+        return bool(self.auth_principals_file or self.jwt_jwks_file or self.jwt_jwks_url)
 
     @property
     def max_message_bytes(self) -> int:
@@ -221,6 +289,15 @@ class Settings:
                 f"{_names('workers')} ({self.workers}) needs a backend the processes share; "
                 f"memory:// would be a separate store in each process: use file, sqlite, "
                 f"postgresql or redis, or one worker"
+            )
+        if self.jwt_jwks_file is not None and self.jwt_jwks_url is not None:
+            raise SettingsError(
+                f"{_names('jwt_jwks_file')} and {_names('jwt_jwks_url')}: give one of them"
+            )
+        if self.metrics_auth and not self.auth_principals_file:
+            raise SettingsError(
+                f"{_names('metrics_auth')} needs {_names('auth_principals_file')} "
+                "(the scraper's token is looked up there)"
             )
         if self.default_page_size > self.max_page_size:
             raise SettingsError(

@@ -14,3 +14,14 @@ deadline: ContextVar[float | None] = ContextVar("checkpoint_gateway_deadline", d
 
 #: Which attempt at the backend this is: 1 for the first try, 2 for the first retry...
 attempt: ContextVar[int] = ContextVar("checkpoint_gateway_attempt", default=1)
+
+#: The execution-id prefix of the caller's tenant ("" without tenants): what the
+#: operations across executions (search, executions, delete_where) are confined to. Set by
+#: the tenant layer (``tenancy``) around each call it forwards.
+execution_prefix: ContextVar[str] = ContextVar("checkpoint_gateway_execution_prefix", default="")
+
+#: The authenticated caller's name and tenant (None without authentication), set by the
+#: authentication interceptor for the call (``auth.interceptor``); logs name the principal,
+#: never its credential.
+principal_name: ContextVar[str | None] = ContextVar("checkpoint_gateway_principal", default=None)
+tenant: ContextVar[str] = ContextVar("checkpoint_gateway_tenant", default="")

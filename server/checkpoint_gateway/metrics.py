@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import gc
 import platform
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from wsgiref.simple_server import make_server
 
 import grpc
 import prometheus_client
@@ -39,6 +41,7 @@ from prometheus_client import (
 )
 from prometheus_client import values as prometheus_values
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from prometheus_client.registry import Collector
 
 from . import __version__
@@ -48,7 +51,9 @@ __all__ = [
     "BREAKER_STATES",
     "PUBLISH_INTERVAL",
     "BYTES_BUCKETS",
+    "DENIED_REASONS",
     "LATENCY_BUCKETS",
+    "LIMITED_REASONS",
     "OPERATIONS",
     "SERVER_ERROR_CODES",
     "Metrics",
@@ -83,7 +88,29 @@ LATENCY_BUCKETS = (
 BYTES_BUCKETS = tuple(float(64 * 4**i) for i in range(11))
 
 #: The store operations, the values of the ``operation`` label.
-OPERATIONS = ("save", "save_many", "load", "latest", "list", "delete", "clear", "put_writes")
+OPERATIONS = (
+    "save",
+    "save_many",
+    "load",
+    "latest",
+    "list",
+    "delete",
+    "clear",
+    "put_writes",
+    "search",
+    "namespaces",
+    "executions",
+    "delete_where",
+    "copy_execution",
+    "prune",
+    "ancestors",
+)
+
+#: ``checkpoint_gateway_auth_denied_total`` reasons: no credential, one that is not valid,
+#: a role the call needs is missing, another tenant asked for.
+DENIED_REASONS = ("missing", "invalid", "role", "tenant")
+#: ``checkpoint_gateway_limited_total`` reasons.
+LIMITED_REASONS = ("in_flight", "rate")
 
 #: Codes that mean the gateway or its backend failed, not the caller: what alerts count.
 SERVER_ERROR_CODES = (
@@ -229,6 +256,22 @@ class Metrics:
             ("backend", "operation"),
             registry=r,
         )
+        self.auth_denied = Counter(
+            "checkpoint_gateway_auth_denied",
+            "Calls refused by authentication or authorization, by reason.",
+            ("reason",),
+            registry=r,
+        )
+        self.limited = Counter(
+            "checkpoint_gateway_limited",
+            "Calls refused by a per-principal limit, by reason.",
+            ("reason",),
+            registry=r,
+        )
+        for reason in DENIED_REASONS:
+            self.auth_denied.labels(reason)
+        for reason in LIMITED_REASONS:
+            self.limited.labels(reason)
         rpc_labels = ("grpc_type", "grpc_service", "grpc_method")
         self.grpc_started = Counter(
             "grpc_server_started",
@@ -333,26 +376,60 @@ class Metrics:
             self.grpc_handling.labels("unary", service, method.name)
             self.grpc_handled.labels("unary", service, method.name, "OK")
 
-    def serve(self, host: str, port: int) -> MetricsServer:
+    def serve(
+        self, host: str, port: int, *, authorize: Callable[[str], bool] | None = None
+    ) -> MetricsServer:
         """Serve /metrics over HTTP on ``host:port`` (port 0: a free one) in a thread.
 
         Raises:
             OSError: the address is taken or not available.
         """
-        return serve_registry(self.registry, host, port)
+        return serve_registry(self.registry, host, port, authorize=authorize)
 
 
-def serve_registry(registry: CollectorRegistry, host: str, port: int) -> MetricsServer:
+def serve_registry(
+    registry: CollectorRegistry,
+    host: str,
+    port: int,
+    *,
+    authorize: Callable[[str], bool] | None = None,
+) -> MetricsServer:
     """Serve ``registry`` as /metrics over HTTP on ``host:port`` (port 0: a free one) in a
-    thread.
+    thread. With ``authorize``, a request needs ``Authorization: Bearer <token>`` with a
+    token it accepts (else 401, and a scraper knows to send one).
 
     Raises:
         OSError: the address is taken or not available.
     """
-    server, thread = prometheus_client.start_http_server(
-        port, addr=host.strip("[]"), registry=registry
+    if authorize is None:
+        server, thread = prometheus_client.start_http_server(
+            port, addr=host.strip("[]"), registry=registry
+        )
+        return MetricsServer(host, int(server.server_port), server, thread)
+    exposition = prometheus_client.make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        scheme, _, token = str(environ.get("HTTP_AUTHORIZATION", "")).partition(" ")
+        if scheme.lower() != "bearer" or not token or not authorize(token.strip()):
+            start_response(
+                "401 Unauthorized",
+                [("Content-Type", "text/plain"), ("WWW-Authenticate", 'Bearer realm="metrics"')],
+            )
+            return [b"a bearer token of a principal with the metrics role is needed\n"]
+        result: Iterable[bytes] = exposition(environ, start_response)
+        return result
+
+    family = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0][0]
+
+    class _Server(ThreadingWSGIServer):
+        address_family = family
+
+    httpd = make_server(
+        host.strip("[]"), port, app, server_class=_Server, handler_class=_SilentHandler
     )
-    return MetricsServer(host, int(server.server_port), server, thread)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True, name="metrics")
+    thread.start()
+    return MetricsServer(host, int(httpd.server_port), httpd, thread)
 
 
 def multiprocess_registry(path: str, pids: Callable[[], Iterable[int]]) -> CollectorRegistry:

@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -46,6 +47,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from . import config, metrics
+from .auth import metrics_authorizer
 
 __all__ = ["MULTIPROC_DIR_ENV", "STOP_MARGIN", "WorkerRole", "add_worker_arguments", "supervise"]
 
@@ -53,6 +55,7 @@ log = logging.getLogger("checkpoint_gateway")
 
 #: Where prometheus_client's multiprocess mode keeps each process's values.
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+PAGE_TOKEN_KEY_ENV = config.ENV_PREFIX + "PAGE_TOKEN_KEY"
 
 #: Seconds, beyond ``--grace-seconds``, that stopping workers get before they are killed.
 STOP_MARGIN = 15.0
@@ -187,7 +190,12 @@ class _Supervisor:
                 self.metrics_dir = tempfile.mkdtemp(prefix="checkpoint-gateway-metrics-")
                 registry = metrics.multiprocess_registry(self.metrics_dir, self._live_pids)
                 metrics_host, _, metrics_port = self.settings.metrics_listen.rpartition(":")
-                exporter = metrics.serve_registry(registry, metrics_host, int(metrics_port))
+                authorize = None
+                if self.settings.metrics_auth and self.settings.auth_principals_file:
+                    authorize = metrics_authorizer(self.settings.auth_principals_file)
+                exporter = metrics.serve_registry(
+                    registry, metrics_host, int(metrics_port), authorize=authorize
+                )
             failed = await self._start(f"{host}:{port}", lifeline_r)
             os.close(lifeline_r)
             lifeline_r = -1
@@ -221,6 +229,8 @@ class _Supervisor:
     async def _start(self, listen: str, lifeline_r: int) -> int | None:
         """Start the workers and wait until each listens; None then, else the exit code."""
         env = dict(os.environ)
+        # Workers sign page tokens alike, or a page token from one is refused by the next.
+        env.setdefault(PAGE_TOKEN_KEY_ENV, secrets.token_hex(32))
         env.pop(MULTIPROC_DIR_ENV, None)
         if self.metrics_dir is not None:
             env[MULTIPROC_DIR_ENV] = self.metrics_dir

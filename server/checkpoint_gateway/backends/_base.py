@@ -54,6 +54,7 @@ from checkpoint_client import (
 )
 from checkpoint_client._ids import with_id
 
+from .. import context as call_context
 from .. import validation as v
 from ._paging import PageTokens
 
@@ -398,10 +399,13 @@ class Backend(CheckpointStore, ABC):
     ) -> CheckpointPage:
         size = v.page_size(limit, self.limits)
         wanted = v.check_metadata_filter(metadata_filter, self.limits)
-        scope: builtins.list[Any] = [wanted]
+        prefix = call_context.execution_prefix.get()
+        scope: builtins.list[Any] = [prefix, wanted]
         after = self._position_token(page_token, "search", scope) if page_token else None
+        if after is not None and not after[1].startswith(prefix):
+            raise InvalidArgument("page_token is malformed")
         items, cut = await self._search(
-            "",
+            prefix,
             after,
             size + 1,
             wanted,
@@ -432,9 +436,10 @@ class Backend(CheckpointStore, ABC):
         self, *, limit: int | None = None, page_token: str | None = None
     ) -> ExecutionPage:
         size = v.page_size(limit, self.limits)
+        prefix = call_context.execution_prefix.get()
         after: tuple[int, str] | None = None
         if page_token:
-            position = self.page_tokens.decode(page_token, "executions", [])
+            position = self.page_tokens.decode(page_token, "executions", [prefix])
             if (
                 len(position) != 2
                 or not isinstance(position[0], int)
@@ -442,14 +447,14 @@ class Backend(CheckpointStore, ABC):
             ):
                 raise InvalidArgument("page_token is malformed")
             after = (position[0], v.check_name(position[1], "page_token", self.limits))
-        found = await self._executions("", after, size + 1)
+        found = await self._executions(prefix, after, size + 1)
         token = None
         if len(found) > size:
             found = found[:size]
             last = found[-1]
             assert last.updated_at is not None
             token = self.page_tokens.encode(
-                "executions", [], [to_us(last.updated_at), last.execution_id]
+                "executions", [prefix], [to_us(last.updated_at), last.execution_id]
             )
         return ExecutionPage(found, token)
 
@@ -463,7 +468,7 @@ class Backend(CheckpointStore, ABC):
             )
         if execution_id is not None:
             v.check_name(execution_id, "execution_id", self.limits)
-        return await self._delete_where("", execution_id, wanted)
+        return await self._delete_where(call_context.execution_prefix.get(), execution_id, wanted)
 
     async def copy_execution(self, source_execution_id: str, target_execution_id: str) -> int:
         v.check_name(source_execution_id, "source_execution_id", self.limits)
