@@ -157,9 +157,14 @@ class PageBudget:
     count: int = 0
     cut: bool = False
 
+    def fits(self, size: int) -> bool:
+        """What ``admit`` would say of a checkpoint of ``weight`` ``size``, without counting
+        it: for a backend that weighs candidates before it reads their states."""
+        return not self.count or self.used + size <= self.max_bytes
+
     def admit(self, cp: Checkpoint) -> bool:
         size = weight(cp)
-        if self.count and self.used + size > self.max_bytes:
+        if not self.fits(size):
             self.cut = True
             return False
         self.used += size
@@ -723,7 +728,9 @@ class Backend(CheckpointStore, ABC):
     ) -> builtins.list[ExecutionInfo]:
         """Up to ``limit`` executions whose id starts with ``prefix`` and that hold live
         checkpoints, by ``(updated_at, execution_id)`` descending, strictly below
-        ``after`` (updated_at in µs)."""
+        ``after`` (updated_at in µs). ``updated_at`` is when a checkpoint was last saved
+        to the execution; deleting checkpoints does not move it back, but after a whole
+        namespace is cleared a backend may report the last save of the namespaces left."""
 
     @abstractmethod
     async def _delete_where(
@@ -737,7 +744,8 @@ class Backend(CheckpointStore, ABC):
     async def _copy_execution(self, source: str, target: str) -> int:
         """Copy every live checkpoint, channel value and write of ``source`` to
         ``target``; ``NotFound`` for an empty source, ``Conflict`` for a target with
-        checkpoints. The target's ``updated_at`` is now."""
+        live checkpoints. A target holding only writes (or expired checkpoints) is
+        replaced: what it held goes. The target's ``updated_at`` is now."""
 
     @abstractmethod
     async def _prune(self, execution_id: str) -> int:
