@@ -261,8 +261,9 @@ async def test_calls_in_flight_are_bounded_per_principal(tmp_path: Path) -> None
 
     class Held(MemoryStore):
         async def _latest(self, execution_id: str, namespace: str) -> Checkpoint | None:
-            entered.set()
-            await gate.wait()
+            if execution_id == "team-a/held":  # not the gateway's own health probe
+                entered.set()
+                await gate.wait()
             return await super()._latest(execution_id, namespace)
 
     async def held(**options: Any) -> Backend:
@@ -274,7 +275,7 @@ async def test_calls_in_flight_are_bounded_per_principal(tmp_path: Path) -> None
         gw.client(TOKENS["alice"]) as alice,
         gw.client(TOKENS["bob"]) as bob,
     ):
-        first = asyncio.create_task(alice.latest("run"))
+        first = asyncio.create_task(alice.latest("held"))
         await entered.wait()
         with pytest.raises(ResourceExhausted, match="in flight"):
             await alice.executions()

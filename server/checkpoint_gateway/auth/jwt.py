@@ -94,6 +94,15 @@ class _FileKeys:
         self._checked = clock()
         self._stamp = self._read_stamp()
         self._keys = self._parse()
+        self._generation = 0
+        self._seen = 0
+
+    def changed(self) -> bool:
+        """Whether the keys were reloaded since the last call (refreshing them first)."""
+        self._refresh()
+        changed = self._generation != self._seen
+        self._seen = self._generation
+        return changed
 
     def _read_stamp(self) -> tuple[int, int]:
         st = os.stat(self._path)
@@ -103,6 +112,16 @@ class _FileKeys:
         return PyJWKSet.from_dict(json.loads(self._path.read_text()))
 
     def key(self, kid: str | None) -> Any:
+        self._refresh()
+        keys = self._keys.keys
+        if kid is None and len(keys) == 1:
+            return keys[0].key
+        for key in keys:
+            if key.key_id == kid:
+                return key.key
+        raise InvalidToken(f"no key with kid {kid!r}")
+
+    def _refresh(self) -> None:
         now = self._clock()
         if now - self._checked >= 1.0:
             with self._lock:
@@ -113,27 +132,30 @@ class _FileKeys:
                     if stamp != self._stamp:
                         self._stamp = stamp  # a broken file is reported once
                         self._keys = self._parse()
+                        self._generation += 1
                         log.info("JWKS file reloaded")
                 except (OSError, ValueError, jwt.PyJWTError) as exc:
                     problem = exc
                 if problem is not None:
                     log.error("JWKS file not reloaded, keeping the previous keys: %s", problem)
-        keys = self._keys.keys
-        if kid is None and len(keys) == 1:
-            return keys[0].key
-        for key in keys:
-            if key.key_id == kid:
-                return key.key
-        raise InvalidToken(f"no key with kid {kid!r}")
 
 
 class JwtVerifier:
-    """Turns a JWT into a ``Principal``, or raises ``InvalidToken``."""
+    """Turns a JWT into a ``Principal``, or raises ``InvalidToken``.
+
+    An agent sends the same token with every call until it expires, so a verified token
+    is remembered (at most ``_CACHED`` of them) with its ``nbf`` and ``exp``: a call
+    with it again costs a dictionary lookup and a time check, not a signature check. The
+    memory is dropped whenever the keys change (a JWKS file reloaded).
+    """
+
+    _CACHED = 10_000
 
     def __init__(
         self, settings: JwtSettings, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.settings = settings
+        self._verified: dict[str, tuple[Principal, float, float]] = {}
         self._file = _FileKeys(settings.jwks_file, clock) if settings.jwks_file else None
         self._client = (
             PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300, timeout=5)
@@ -142,6 +164,16 @@ class JwtVerifier:
         )
 
     async def verify(self, token: str) -> Principal:
+        if self._file is not None and self._file.changed():
+            self._verified.clear()
+        known = self._verified.get(token)
+        if known is not None:
+            principal, not_before, expires = known
+            now = time.time()
+            leeway = self.settings.leeway
+            if not_before - leeway <= now < expires + leeway:
+                return principal
+            del self._verified[token]
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -173,7 +205,16 @@ class JwtVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from None
-        return self._principal(claims)
+        principal = self._principal(claims)
+        if len(self._verified) >= self._CACHED:
+            self._verified.clear()
+        nbf = claims.get("nbf")
+        self._verified[token] = (
+            principal,
+            float(nbf) if isinstance(nbf, int | float) else float("-inf"),
+            float(claims["exp"]),
+        )
+        return principal
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
         subject = claims.get("sub")
