@@ -387,3 +387,34 @@ async def test_clients_take_a_token_or_a_function_that_refreshes_it(tmp_path: Pa
         async with GatewaySaver(gw.target, token="wrong") as saver:
             with pytest.raises(Unauthenticated):
                 await saver.aget_tuple(config)  # type: ignore[arg-type]
+
+
+async def test_a_remembered_jwt_still_expires_and_goes_with_its_key(tmp_path: Path) -> None:
+    keys = Keys.make(tmp_path)
+    env = {"CHECKPOINT_GATEWAY_JWT_LEEWAY_SECONDS": "0"}
+    async with secured(_memory, tmp_path, keys=keys, env=env) as gw:
+        short = keys.token(exp=int(time.time()) + 2)
+        async with gw.client(short) as client:
+            await client.executions()
+            await client.executions()  # the second call is served from memory
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    await client.executions()
+                except Unauthenticated:
+                    break
+                assert time.monotonic() < deadline, "an expired JWT is still accepted"
+                await asyncio.sleep(0.1)  # polling the gateway until the token expires
+        # Rotating the key (a new JWKS file) retires tokens signed by the old one.
+        lasting = keys.token()
+        async with gw.client(lasting) as client:
+            await client.executions()
+            Keys.make(tmp_path)  # writes a new jwks.json over the old one
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    await client.executions()
+                except Unauthenticated:
+                    break
+                assert time.monotonic() < deadline, "a token of a removed key is still accepted"
+                await asyncio.sleep(0.1)
