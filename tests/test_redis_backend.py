@@ -19,6 +19,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
 from checkpoint_client import (
+    Channel,
     Checkpoint,
     NotFound,
     PendingWrite,
@@ -27,18 +28,20 @@ from checkpoint_client import (
 )
 from checkpoint_gateway.backends import BackendURLError, Retention, open_backend
 from checkpoint_gateway.backends.redis import RedisSettings, RedisStore
+from checkpoint_gateway.backends.redis.records import b64
 from checkpoint_gateway.validation import Limits
+from tests.clock import FakeClock
 from tests.harness.redis import BACKENDS
 
 MiB = 1024 * 1024
-MakeStore = Callable[..., Awaitable[RedisStore]]
+MakeRedis = Callable[..., Awaitable[RedisStore]]
 
 # An execution id that would break a naive hash tag: braces, unicode, colons.
 TRICKY_ID = "run}{x}:{ü🚀}"
 
 
 @pytest.fixture(params=["redis", "redis-cluster"])
-async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MakeStore]:
+async def make_redis(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MakeRedis]:
     """Build Redis stores (plain or cluster) with a unique key prefix; closed at the end."""
     made: list[RedisStore] = []
 
@@ -86,32 +89,59 @@ def is_cluster(store: RedisStore) -> bool:
 # -- key layout -------------------------------------------------------------------------------
 
 
-async def test_every_key_of_an_execution_is_in_one_slot(make_store: MakeStore) -> None:
-    store = await make_store()
-    await store.save(Checkpoint(TRICKY_ID, {"a": 1}, checkpoint_id="c{1}"))
+async def test_every_key_of_an_execution_is_in_one_slot(make_redis: MakeRedis) -> None:
+    store = await make_redis()
+    channels = {"m{": Channel("1", [1])}
+    await store.save(Checkpoint(TRICKY_ID, {"a": 1}, checkpoint_id="c{1}", channels=channels))
     await store.save(Checkpoint(TRICKY_ID, {"a": 2}, checkpoint_id="c}2{", namespace="ns{:}"))
     await store.save(Checkpoint(TRICKY_ID, {"a": 3}, checkpoint_id="ïd", namespace="ns{:}"))
     await store.put_writes(TRICKY_ID, "c{1}", [PendingWrite("t{", 0, "ch", b"x")])
+    await store.put_writes(
+        TRICKY_ID, "later", [PendingWrite("t", 0, "ch", b"y")], namespace="ns{:}"
+    )
     # Another execution whose id shares a brace-delimited part with the first.
     await store.save(Checkpoint("run}{x}", {"other": True}, checkpoint_id="c{1}"))
 
-    mine = [k for k in await keys_of(store) if k.startswith(store.execution_key(TRICKY_ID))]
-    # namespaces + 2 version sets + 3 checkpoint hashes + 1 writes hash
-    assert len(mine) == 7, mine
-    assert all(k.startswith(store.settings.key_prefix) for k in mine)
+    root = store.execution_key(TRICKY_ID)
+    mine = [k for k in await keys_of(store) if k.startswith(root)]
+    ns = b64("ns{:}")
+    assert sorted(k[len(root) :] for k in mine) == sorted(
+        [
+            "namespaces",
+            "times",
+            # the root namespace ("" in base64 is ""): one checkpoint with a channel value
+            ":versions",
+            ":cp:c{1}",
+            ":w:c{1}",
+            ":blobs",
+            ":blobrefs",
+            ":chans",
+            # "ns{:}": two checkpoints, and writes whose checkpoint is not saved yet
+            f"{ns}:versions",
+            f"{ns}:cp:c}}2{{",
+            f"{ns}:cp:ïd",
+            f"{ns}:w:later",
+            f"{ns}:orphans",
+        ]
+    )
     slots = {await slot_of(store, k) for k in mine}
     assert len(slots) == 1, slots
     # The tag really is the execution's own: the other execution lands elsewhere.
     other = store.execution_key("run}{x}") + "namespaces"
     assert await slot_of(store, other) not in slots
+    # Outside every execution: the executions index and the layout version only.
+    executions = [
+        k for k in await keys_of(store) if not k.startswith(store.settings.key_prefix + "{")
+    ]
+    assert sorted(executions) == [store.index_key, store.settings.key_prefix + "layout"]
     assert (await store.load(TRICKY_ID, "c}2{", namespace="ns{:}")).state == {"a": 2}
     assert (await store.load(TRICKY_ID, "c{1}")).pending_writes[0].task_id == "t{"
     assert await store.clear(TRICKY_ID) == 3
-    assert [k for k in await keys_of(store) if k.startswith(store.execution_key(TRICKY_ID))] == []
+    assert [k for k in await keys_of(store) if k.startswith(root)] == []
 
 
-async def test_latest_and_list_follow_versions_not_ids(make_store: MakeStore) -> None:
-    store = await make_store()
+async def test_latest_and_list_follow_versions_not_ids(make_redis: MakeRedis) -> None:
+    store = await make_redis()
     ids = ["9", "10", "2", "b", "a", "1"]
     for i, cid in enumerate(ids):
         await store.save(Checkpoint("run", {"i": i}, checkpoint_id=cid))
@@ -121,8 +151,8 @@ async def test_latest_and_list_follow_versions_not_ids(make_store: MakeStore) ->
     assert [c.version for c in page.checkpoints] == [6, 5, 4, 3, 2, 1]
 
 
-async def test_filtered_listing_reads_in_batches(make_store: MakeStore) -> None:
-    store = await make_store()
+async def test_filtered_listing_reads_in_batches(make_redis: MakeRedis) -> None:
+    store = await make_redis()
     store.scan_batch = 3  # far below the lineage size, so matches span many batches
     for i in range(20):
         await store.save(Checkpoint("run", {"i": i}, metadata={"hit": i % 5 == 0}))
@@ -134,43 +164,77 @@ async def test_filtered_listing_reads_in_batches(make_store: MakeStore) -> None:
     assert [c.state["i"] for c in rest.checkpoints] == [5, 0]
     assert rest.next_page_token is None
     assert (await store.list("run", metadata_filter={"hit": "yes"})).checkpoints == []
+    across = await store.list("run", all_namespaces=True, metadata_filter={"hit": True})
+    assert [c.state["i"] for c in across.checkpoints] == [15, 10, 5, 0]
+
+
+async def test_the_scripts_base64_and_byte_order_are_pythons(redis_url: str) -> None:
+    """The scripts turn namespaces into key parts and compare members themselves."""
+    from checkpoint_gateway.backends.redis.scripts import SELF_TEST
+
+    samples = ["", "a", "ab", "abc", "abcd", "ns{:}", TRICKY_ID, "é", "\U0010ffff" * 3, "~"]
+    rnd = random.Random(7)
+    for _ in range(100):
+        size = rnd.randint(0, 30)
+        samples.append(
+            "".join(chr(rnd.choice([rnd.randint(32, 0xD7FF), 0x1F680])) for _ in range(size))
+        )
+    client = Redis.from_url(redis_url)
+    try:
+        script = client.register_script(SELF_TEST)
+        for x, y in zip(samples, samples[1:] + samples[:1], strict=True):
+            encoded, decoded, lower = await script(keys=["k"], args=[x, b64(y)])
+            assert encoded.decode() == b64(x)
+            assert decoded.decode() == y
+            assert (lower == b"true") == (x.encode() < b64(y).encode()), (x, y)
+    finally:
+        await client.aclose()
 
 
 # -- TTL --------------------------------------------------------------------------------------
 
 
-async def test_without_ttl_keys_never_expire(make_store: MakeStore) -> None:
-    store = await make_store()
-    saved = await store.save(Checkpoint("run", {"a": 1}))
+async def test_without_ttl_keys_never_expire(make_redis: MakeRedis) -> None:
+    store = await make_redis()
+    saved = await store.save(Checkpoint("run", {"a": 1}, channels={"m": Channel("1", 1)}))
     await store.put_writes("run", saved.checkpoint_id, [PendingWrite("t", 0, "ch", b"x")])
+    await store.put_writes("run", "next", [PendingWrite("t", 0, "ch", b"x")])
     keys = await keys_of(store)
-    assert len(keys) == 4
-    assert [await store.client.pttl(k) for k in keys] == [-1] * 4
+    assert len(keys) == 12
+    assert [await store.client.pttl(k) for k in keys] == [-1] * 12
 
 
-async def test_ttl_expires_every_key_and_a_save_refreshes_it(make_store: MakeStore) -> None:
+async def test_ttl_expires_every_key_and_a_save_refreshes_it(make_redis: MakeRedis) -> None:
     ttl_ms = 1_000_000_000  # ~11.6 days: nothing expires while the test runs
-    store = await make_store(retention=Retention(ttl_seconds=ttl_ms / 1000))
-    first = await store.save(Checkpoint(TRICKY_ID, {"a": 1}, namespace="n"))
+    store = await make_redis(retention=Retention(ttl_seconds=ttl_ms / 1000))
+    first = await store.save(
+        Checkpoint(TRICKY_ID, {"a": 1}, namespace="n", channels={"m": Channel("1", 1)})
+    )
     await store.put_writes(
         TRICKY_ID, first.checkpoint_id, [PendingWrite("t", 0, "ch", b"x")], namespace="n"
     )
-    keys = await keys_of(store)
-    assert len(keys) == 4  # namespaces, versions, checkpoint, writes
+    await store.put_writes(TRICKY_ID, "next", [PendingWrite("t", 0, "ch", b"x")], namespace="n")
+    root = store.execution_key(TRICKY_ID)
+    keys = [k for k in await keys_of(store) if k.startswith(root)]
+    # namespaces, times; versions, checkpoint, its writes, blobs, blobrefs, chans, orphans
+    # and their writes
+    assert len(keys) == 10
     for key in keys:
         assert 0 < await store.client.pttl(key) <= ttl_ms, key
+    # The executions index and the layout version are the store's, never expired.
+    assert await store.client.pttl(store.index_key) == -1
 
     # Age every key artificially (no sleeping), then save again: the keys the save
-    # writes (the lineage's version set, the namespace set, the new checkpoint) are
-    # back at the full TTL; the old checkpoint keeps its own, shorter, expiry.
+    # writes (the lineage's, the execution's, the new checkpoint) are back at the full
+    # TTL; the old checkpoint and its writes keep their own, shorter, expiry.
     aged = 60_000
     for key in keys:
         assert await store.client.pexpire(key, aged)
     second = await store.save(Checkpoint(TRICKY_ID, {"a": 2}, namespace="n"))
-    base = store.execution_key(TRICKY_ID)
-    versions = next(k for k in keys if k.endswith(":versions"))
-    lineage = versions[: -len("versions")]
-    for key in (base + "namespaces", versions, lineage + "cp:" + second.checkpoint_id):
+    lineage = store._base(TRICKY_ID, "n")
+    refreshed = [root + "namespaces", root + "times", lineage + "cp:" + second.checkpoint_id]
+    refreshed += [lineage + k for k in ("versions", "blobs", "blobrefs", "chans", "orphans")]
+    for key in refreshed:
         assert ttl_ms - 600_000 < await store.client.pttl(key) <= ttl_ms, key
     assert 0 < await store.client.pttl(lineage + "cp:" + first.checkpoint_id) <= aged
     # A put_writes refreshes the writes key too.
@@ -181,30 +245,54 @@ async def test_ttl_expires_every_key_and_a_save_refreshes_it(make_store: MakeSto
     )
     assert await store.client.pttl(writes) > ttl_ms - 600_000
     for key in await keys_of(store):
-        assert await store.client.pttl(key) > 0, key
+        if key.startswith(root):
+            assert await store.client.pttl(key) > 0, key
 
 
-async def test_a_checkpoint_redis_already_expired_is_gone(make_store: MakeStore) -> None:
-    store = await make_store(retention=Retention(ttl_seconds=3600))
+async def test_a_checkpoint_redis_already_expired_is_gone(make_redis: MakeRedis) -> None:
+    store = await make_redis(retention=Retention(ttl_seconds=3600))
     saved = [await store.save(Checkpoint("run", {"i": i})) for i in range(3)]
-    base = next(k for k in await keys_of(store) if k.endswith(":versions"))[: -len("versions")]
+    base = store._base("run", "")
     # What Redis's own expiry does to the oldest checkpoint's hash.
     await store.client.delete(base + "cp:" + saved[0].checkpoint_id)
     with pytest.raises(NotFound):
         await store.load("run", saved[0].checkpoint_id)
     assert [c.version for c in (await store.list("run")).checkpoints] == [3, 2]
+    assert [c.version for c in (await store.list("run", all_namespaces=True)).checkpoints] == [3, 2]
     assert (await store.latest("run")).version == 3
     assert await store.clear("run") == 2
+
+
+async def test_channel_values_of_a_hash_redis_expired_are_still_collected(
+    make_redis: MakeRedis,
+) -> None:
+    # A checkpoint's channel references live in its lineage's `chans` hash, which every
+    # save of the lineage refreshes, not in the checkpoint's own hash, which Redis may
+    # expire first: so the values it alone carried still go when it expires.
+    clock = FakeClock()
+    store = await make_redis(retention=Retention(ttl_seconds=3600), clock=clock)
+    first = await store.save(Checkpoint("run", b"", channels={"a": Channel("1", "A1")}))
+    clock.advance(1)
+    await store.save(Checkpoint("run", b"", channels={"a": Channel("1"), "b": Channel("1", "B")}))
+    base = store._base("run", "")
+    await store.client.delete(base + "cp:" + first.checkpoint_id)
+    clock.advance(1800)
+    await store.save(Checkpoint("run", b"", channels={"b": Channel("1")}))
+    assert await store.client.hgetall(base + "blobrefs") == {b"a\x001": b"1", b"b\x001": b"2"}
+    clock.advance(1801)  # the first two have expired, the third has not
+    await store.save(Checkpoint("run", b"", channels={"b": Channel("1")}))
+    assert await store.client.hgetall(base + "blobrefs") == {b"b\x001": b"2"}
+    assert sorted(await store.client.hkeys(base + "blobs")) == [b"b\x001", b"b\x001\x00"]
 
 
 # -- the connection pool ----------------------------------------------------------------------
 
 
 async def test_pool_exhaustion_fails_fast_and_recovers(
-    make_store: MakeStore, request: pytest.FixtureRequest
+    make_redis: MakeRedis, request: pytest.FixtureRequest
 ) -> None:
     settings = RedisSettings(max_connections=2, pool_timeout=0.3, socket_timeout=30)
-    store = await make_store(settings=settings)
+    store = await make_redis(settings=settings)
     await store.save(Checkpoint("busy", {"ok": True}))
     redis_url = None if is_cluster(store) else request.getfixturevalue("redis_url")
     # Dummy lists in the execution's slot, so on a cluster they block the same node.
@@ -247,8 +335,8 @@ async def test_pool_exhaustion_fails_fast_and_recovers(
 # -- coalescing -------------------------------------------------------------------------------
 
 
-async def test_concurrent_saves_share_pipelines_in_order(make_store: MakeStore) -> None:
-    store = await make_store()
+async def test_concurrent_saves_share_pipelines_in_order(make_redis: MakeRedis) -> None:
+    store = await make_redis()
     if is_cluster(store):
         # A cluster pipeline may reorder across nodes: saves there run one by one.
         assert store._coalescer is None
@@ -268,8 +356,8 @@ async def test_concurrent_saves_share_pipelines_in_order(make_store: MakeStore) 
         assert [c.state["n"] for c in page.checkpoints] == [4, 3, 2, 1, 0]
 
 
-async def test_pipelines_recover_from_a_flushed_script_cache(make_store: MakeStore) -> None:
-    store = await make_store()
+async def test_pipelines_recover_from_a_flushed_script_cache(make_redis: MakeRedis) -> None:
+    store = await make_redis()
     await store.save(Checkpoint("run-1", {"n": 0}))
     await store.client.script_flush()  # as after a restart: the scripts are gone
     results = await store.save_many([Checkpoint("run-1", {"n": i}) for i in (1, 2)])
@@ -279,17 +367,17 @@ async def test_pipelines_recover_from_a_flushed_script_cache(make_store: MakeSto
     assert sorted(c.version for c in more) == [1, 2, 3]
 
 
-async def test_coalescing_can_be_turned_off(make_store: MakeStore) -> None:
-    store = await make_store(settings=RedisSettings(coalesce_saves=False))
+async def test_coalescing_can_be_turned_off(make_redis: MakeRedis) -> None:
+    store = await make_redis(settings=RedisSettings(coalesce_saves=False))
     assert store._coalescer is None
     saved = await asyncio.gather(*(store.save(Checkpoint("run-1", {"n": i})) for i in range(4)))
     assert sorted(c.version for c in saved) == [1, 2, 3, 4]
 
 
-async def test_big_states_go_in_pipelines_of_at_most_8_mib(make_store: MakeStore) -> None:
+async def test_big_states_go_in_pipelines_of_at_most_8_mib(make_redis: MakeRedis) -> None:
     from checkpoint_gateway.backends.redis.batch import chunks
 
-    store = await make_store(limits=Limits())
+    store = await make_redis(limits=Limits())
     items = [(Checkpoint("big", bytes(3 * MiB)), None) for _ in range(5)]
     items.insert(2, (Checkpoint("big", bytes(10 * MiB)), None))
     assert [len(c) for c in chunks(items, 100, 8 * MiB)] == [2, 1, 2, 1]
@@ -314,9 +402,9 @@ def test_commands_are_packed_exactly_as_redis_py_packs_them(parts: list[Any]) ->
 
 
 async def test_a_batch_larger_than_max_batch_is_split_and_kept_in_order(
-    make_store: MakeStore,
+    make_redis: MakeRedis,
 ) -> None:
-    store = await make_store(settings=RedisSettings(max_batch=2))
+    store = await make_redis(settings=RedisSettings(max_batch=2))
     results = await store.save_many([Checkpoint("run-1", {"n": i}) for i in range(5)])
     assert [getattr(r, "version", r) for r in results] == [1, 2, 3, 4, 5]
     page = await store.list("run-1")
@@ -326,8 +414,8 @@ async def test_a_batch_larger_than_max_batch_is_split_and_kept_in_order(
 # -- big values -------------------------------------------------------------------------------
 
 
-async def test_8_mib_checkpoint_round_trips_byte_for_byte(make_store: MakeStore) -> None:
-    store = await make_store(limits=Limits())
+async def test_8_mib_checkpoint_round_trips_byte_for_byte(make_redis: MakeRedis) -> None:
+    store = await make_redis(limits=Limits())
     blob = random.Random(8).randbytes(8 * MiB)
     value = random.Random(1).randbytes(MiB)
     saved = await store.save(
@@ -377,13 +465,18 @@ def test_bad_settings_are_rejected(changes: dict[str, Any]) -> None:
         RedisSettings(**changes)
 
 
-async def test_keys_use_the_configured_prefix(make_store: MakeStore) -> None:
+async def test_keys_use_the_configured_prefix(make_redis: MakeRedis) -> None:
     prefix = f"custom/{uuid.uuid4().hex[:8]}:"
-    store = await make_store(settings=RedisSettings(key_prefix=prefix))
+    store = await make_redis(settings=RedisSettings(key_prefix=prefix))
     await store.save(Checkpoint("run", {"a": 1}))
     keys = await keys_of(store)
     assert keys
-    assert all(k.startswith(prefix + "{") for k in keys)
+    assert all(k.startswith(prefix) for k in keys)
+    # Every key but the store's two is an execution's, under its hash tag.
+    assert {k for k in keys if not k.startswith(prefix + "{")} == {
+        prefix + "executions",
+        prefix + "layout",
+    }
 
 
 @pytest.mark.parametrize(
@@ -469,8 +562,8 @@ async def test_a_ready_client_is_used_and_left_open(redis_url: str) -> None:
         await client.aclose()
 
 
-async def test_close_is_idempotent_and_cluster_reports_redis(make_store: MakeStore) -> None:
-    store = await make_store()
+async def test_close_is_idempotent_and_cluster_reports_redis(make_redis: MakeRedis) -> None:
+    store = await make_redis()
     assert store.name == "redis"
     await store.close()
     await store.close()

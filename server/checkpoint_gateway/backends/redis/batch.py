@@ -37,12 +37,15 @@ def chunks(
 SMALL = 16 * 1024  # values up to this are copied into one buffer; larger ones sent as is
 
 
-def pack(parts: Sequence[bytes | str]) -> list[bytes]:
-    """One command in RESP (an array of bulk strings), as buffers to write in order.
+def pack(parts: Sequence[bytes | str | int]) -> list[bytes]:
+    """One command in RESP (an array of bulk strings), as buffers to write in order;
+    integers are sent as their decimal text, as redis-py sends them.
 
     Values over ``SMALL`` bytes go out as buffers of their own instead of being copied.
     """
-    data = [p.encode() if isinstance(p, str) else p for p in parts]
+    data = [
+        p.encode() if isinstance(p, str) else b"%d" % p if isinstance(p, int) else p for p in parts
+    ]
     head = b"*%d\r\n" % len(data)
     if max(map(len, data)) <= SMALL:
         return [head + b"".join([b"$%d\r\n%b\r\n" % (len(d), d) for d in data])]
