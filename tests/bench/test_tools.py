@@ -152,3 +152,20 @@ def test_profile_records_a_gateway(tmp_path: Path) -> None:
     assert samples > 0
     assert "top 25 by self:" in text
     assert str(out) in done.stdout
+
+
+def test_auth_overhead_measures_each_mode(tmp_path: Path) -> None:
+    out = tmp_path / "auth.json"
+    done = _run(
+        "bench.auth_overhead",
+        "--saves=200",
+        "--concurrency=4",
+        "--runs=1",
+        f"--out={out}",
+        timeout=120,
+    )
+    document = json.loads(out.read_text())
+    assert {row["mode"] for row in document["runs"]} == {"off", "token", "jwt"}
+    assert all(row["saves_per_s"] > 0 for row in document["runs"])
+    for mode in ("off", "token", "jwt"):
+        assert f"{mode}: " in done.stdout
