@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,16 +23,21 @@ from redis.crc import key_slot
 from checkpoint_client import (
     Channel,
     Checkpoint,
+    Conflict,
     NotFound,
     PendingWrite,
     ResourceExhausted,
     Unavailable,
 )
+from checkpoint_gateway import context as call_context
 from checkpoint_gateway.backends import BackendURLError, Retention, open_backend
+from checkpoint_gateway.backends._base import to_us
 from checkpoint_gateway.backends.redis import RedisSettings, RedisStore
 from checkpoint_gateway.backends.redis.records import b64
+from checkpoint_gateway.backends.redis.store import INDEX_GRACE_US
 from checkpoint_gateway.validation import Limits
 from tests.clock import FakeClock
+from tests.contract.test_runtime_ops import all_pages
 from tests.harness.redis import BACKENDS
 
 MiB = 1024 * 1024
@@ -567,3 +574,396 @@ async def test_close_is_idempotent_and_cluster_reports_redis(make_redis: MakeRed
     assert store.name == "redis"
     await store.close()
     await store.close()
+
+
+# -- what a save sends --------------------------------------------------------------------------
+
+
+def _addresses(store: RedisStore, redis_url: str | None) -> list[tuple[str, int]]:
+    if isinstance(store.client, RedisCluster):
+        return [(n.host, int(n.port)) for n in store.client.get_primaries()]
+    assert redis_url is not None
+    parts = urlsplit(redis_url)
+    return [(parts.hostname or "127.0.0.1", parts.port or 6379)]
+
+
+_MONITOR_LINE = re.compile(r'^\+[\d.]+ \[\d+ ([^\]]+)\] "([^"]+)"')
+
+
+@asynccontextmanager
+async def monitored(
+    store: RedisStore, redis_url: str | None
+) -> AsyncIterator[Callable[[], Awaitable[list[tuple[bool, str]]]]]:
+    """MONITOR every node; the callable returns, per command that names one of the
+    store's keys, whether a script ran it and its name (all nodes, in node order)."""
+    conns = []
+    for host, port in _addresses(store, redis_url):
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(b"MONITOR\r\n")
+        await writer.drain()
+        assert (await reader.readline()).startswith(b"+OK")
+        conns.append((host, port, reader, writer))
+
+    async def seen() -> list[tuple[bool, str]]:
+        marker = uuid.uuid4().hex
+        out = []
+        for host, port, reader, _ in conns:
+            async with Redis(host=host, port=port) as client:
+                await client.echo(marker)
+            while True:
+                line = (await asyncio.wait_for(reader.readline(), 10)).decode(errors="replace")
+                if marker in line:
+                    break
+                found = _MONITOR_LINE.match(line)
+                if found and store.settings.key_prefix in line:
+                    out.append((found.group(1) == "lua", found.group(2).upper()))
+        return out
+
+    try:
+        yield seen
+    finally:
+        for *_, writer in conns:
+            writer.close()
+
+
+async def test_a_save_is_one_script_call(
+    make_redis: MakeRedis, request: pytest.FixtureRequest
+) -> None:
+    store = await make_redis()
+    redis_url = None if is_cluster(store) else request.getfixturevalue("redis_url")
+    await store.save(Checkpoint("warm-up", {}))  # scripts loaded, connections open
+    async with monitored(store, redis_url) as seen:
+        await store.put_writes("run", "c1", [PendingWrite("t", 0, "ch", b"early")])
+        await store.save(
+            Checkpoint("run", {"a": 1}, checkpoint_id="c1", channels={"m": Channel("1", [1])})
+        )
+        results = await store.save_many([Checkpoint("run", {"i": i}) for i in range(3)])
+        assert [getattr(r, "version", r) for r in results] == [2, 3, 4]
+        sent = [name for lua, name in await seen() if not lua]
+    if is_cluster(store):
+        # The executions index is in another slot: one more command per save, sent to
+        # its node at the same time as the save.
+        assert sorted(sent) == ["EVALSHA"] * 9
+    else:
+        # The index entry is written by the save's own script.
+        assert sent == ["EVALSHA"] * 5
+
+
+# -- pages within their byte budget --------------------------------------------------------------
+
+
+async def _sent_bytes(store: RedisStore, key: str, redis_url: str | None) -> int:
+    client = await node_client(store, key, redis_url)
+    try:
+        return int((await client.info("stats"))["total_net_output_bytes"])
+    finally:
+        await client.aclose()
+
+
+async def test_a_page_cut_short_never_reads_the_states_it_leaves_out(
+    make_redis: MakeRedis, request: pytest.FixtureRequest
+) -> None:
+    # Pages stop before 1 MiB; each state is 200 KiB: a page of 8 holds 5, and only
+    # those 5 states leave Redis (measured on the server, which sends every reply byte).
+    store = await make_redis(limits=Limits(max_page_bytes=MiB))
+    redis_url = None if is_cluster(store) else request.getfixturevalue("redis_url")
+    for i in range(8):
+        await store.save(Checkpoint("big", bytes([i]) * (200 * 1024), checkpoint_id=f"c{i}"))
+    key = store.execution_key("big") + "namespaces"
+    for listing in (
+        lambda: store.list("big", limit=8),
+        lambda: store.list("big", limit=8, all_namespaces=True),
+        lambda: store.search(limit=8),
+        lambda: store.list("big", limit=8, metadata_filter={}),
+    ):
+        before = await _sent_bytes(store, key, redis_url)
+        page = await listing()
+        sent = await _sent_bytes(store, key, redis_url) - before
+        assert len(page.checkpoints) == 5
+        assert 5 * 200 * 1024 < sent < 5.5 * 200 * 1024, sent
+
+
+# -- the executions index ---------------------------------------------------------------------
+
+
+async def test_updated_at_moves_only_when_a_checkpoint_is_saved(make_redis: MakeRedis) -> None:
+    clock = FakeClock()
+    store = await make_redis(clock=clock)
+    if is_cluster(store):
+        pytest.skip("on a cluster the entry goes with the save, before its outcome is known")
+    await store.save(Checkpoint("e1", {}, checkpoint_id="a"))
+    clock.advance(1)
+    await store.save(Checkpoint("e2", {}))
+    clock.advance(1)
+    with pytest.raises(Conflict):
+        await store.save(Checkpoint("e1", {}), expected_version=5)
+    with pytest.raises(NotFound):
+        await store.save(Checkpoint("e1", {}, channels={"m": Channel("1")}))
+    await store.save(Checkpoint("e1", {}, checkpoint_id="a"))  # a retry: nothing new
+    assert [x.execution_id for x in (await store.executions()).executions] == ["e2", "e1"]
+
+
+async def test_the_index_holds_each_execution_once_under_its_raw_id(make_redis: MakeRedis) -> None:
+    clock = FakeClock()
+    store = await make_redis(clock=clock)
+    await store.save(Checkpoint(TRICKY_ID, {}))
+    clock.advance(1)
+    await store.save(Checkpoint(TRICKY_ID, {}, namespace="sub"))
+    await store.save(Checkpoint("acme/run-1", {}))
+    await store.save(Checkpoint("acme/run-2", {}))
+    await store.save(Checkpoint("other/run-1", {}))
+    now = to_us(clock.now)
+    assert await store.client.zrange(store.index_key, 0, -1, withscores=True) == [
+        (b"acme/run-1", now),
+        (b"acme/run-2", now),
+        (b"other/run-1", now),
+        (TRICKY_ID.encode(), now),
+    ]
+    # Ids with a "/" are indexed under their first segment too (a tenant's own index).
+    partition = store.partition_key("acme/")
+    assert await store.client.zrange(partition, 0, -1) == [b"acme/run-1", b"acme/run-2"]
+    assert await slot_of(store, partition) == await slot_of(store, store.index_key)
+    token = call_context.execution_prefix.set("acme/")
+    try:
+        listed = (await store.executions()).executions
+        found = (await store.search()).checkpoints
+    finally:
+        call_context.execution_prefix.reset(token)
+    assert [x.execution_id for x in listed] == ["acme/run-2", "acme/run-1"]
+    assert [c.execution_id for c in found] == ["acme/run-2", "acme/run-1"]
+    # Gone with the last checkpoint (a cluster: lazily, see the next test).
+    await store.clear("acme/run-1")
+    if not is_cluster(store):
+        assert await store.client.zrange(partition, 0, -1) == [b"acme/run-2"]
+
+
+async def test_dead_entries_leave_the_index(make_redis: MakeRedis) -> None:
+    clock = FakeClock()
+    store = await make_redis(clock=clock, retention=Retention(ttl_seconds=3600))
+    for eid in ["cleared", "deleted", "expired", "kept"]:
+        await store.save(Checkpoint(eid, {}, checkpoint_id="c"))
+        clock.advance(1)
+    await store.clear("cleared")
+    await store.delete("deleted", "c")
+    index = store.index_key
+    assert [x.execution_id for x in (await store.executions()).executions] == ["kept", "expired"]
+    if is_cluster(store):
+        # A cluster adds an entry before the save's script runs, so a listing leaves
+        # recent entries be even with nothing live behind them...
+        assert await store.client.zcard(index) == 4
+    else:
+        # ...while plain Redis takes them out in the script that took the last checkpoint.
+        assert await store.client.zrange(index, 0, -1) == [b"expired", b"kept"]
+    clock.advance(3599)  # "expired" (saved at +2 s) is now over the TTL, "kept" (+3 s) not
+    assert INDEX_GRACE_US < 3599 * 1_000_000  # and every entry is older than the grace
+    assert [x.execution_id for x in (await store.executions()).executions] == ["kept"]
+    assert await store.client.zrange(index, 0, -1) == [b"kept"]
+
+
+async def test_ties_sort_by_code_point_and_page_without_loss(make_redis: MakeRedis) -> None:
+    clock = FakeClock()  # never advanced: every checkpoint saved at one instant
+    store = await make_redis(clock=clock)
+    ids = [f"e{i:02d}" for i in range(40)] + ["é", "z", "a/b", "a"]
+    for eid in ids:
+        await store.save(Checkpoint(eid, {}, checkpoint_id="c"))
+    expected = sorted(ids, reverse=True)
+    for size in (1, 7, 50):
+        pages = await all_pages(
+            lambda t, n=size: store.executions(limit=n, page_token=t), "executions"
+        )
+        assert [x.execution_id for x in pages] == expected
+    names = ["", "a", "a:1", "b", "é", "a\u00a0"]
+    for ns in names:
+        await store.save(Checkpoint("run", {}, namespace=ns))
+    order = sorted(names, reverse=True)
+    for size in (1, 4):
+        pages = await all_pages(
+            lambda t, n=size: store.list("run", all_namespaces=True, limit=n, page_token=t),
+            "checkpoints",
+        )
+        assert [c.namespace for c in pages] == order
+    pages = await all_pages(lambda t: store.search(limit=3, page_token=t), "checkpoints")
+    positions = [(c.execution_id, c.namespace) for c in pages]
+    assert positions == sorted(positions, reverse=True)
+    assert len(positions) == len(ids) + len(names)
+
+
+# -- orphan writes ------------------------------------------------------------------------------
+
+
+async def test_retention_removes_each_old_orphan_write_not_its_whole_key(
+    make_redis: MakeRedis,
+) -> None:
+    clock = FakeClock()
+    store = await make_redis(clock=clock, retention=Retention(max_checkpoints=1))
+    orphans = store._base("run", "") + "orphans"
+    clock.advance(1)
+    await store.put_writes("run", "x", [PendingWrite("t", 0, "ch", b"old")])
+    assert await store.client.zrange(orphans, 0, -1, withscores=True) == [(b"x", to_us(clock.now))]
+    clock.advance(1)
+    await store.save(Checkpoint("run", {}, checkpoint_id="c1"))
+    clock.advance(1)
+    await store.put_writes("run", "x", [PendingWrite("t", 1, "ch", b"new")])
+    clock.advance(1)
+    await store.save(Checkpoint("run", {}, checkpoint_id="c2"))  # removes c1
+    # The write stored before c1 went; the one after it stays, and the key is now as old
+    # as it.
+    assert await store.client.zrange(orphans, 0, -1, withscores=True) == [
+        (b"x", to_us(clock.now) - 1_000_000)
+    ]
+    await store.save(Checkpoint("run", {}, checkpoint_id="x"))
+    assert [w.value for w in (await store.load("run", "x")).pending_writes] == [b"new"]
+    assert await store.client.exists(orphans) == 0
+
+
+# -- one round trip where it matters ------------------------------------------------------------
+
+
+async def test_search_stops_at_the_first_executions_that_fill_the_page(
+    make_redis: MakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    store = await make_redis(clock=clock)
+    for i in range(100):
+        clock.advance(1)
+        await store.save_many([Checkpoint(f"e{i:03d}", {"i": i, "j": j}) for j in range(3)])
+    walked: list[int] = []
+    original = store._many
+
+    async def spy(name: str, calls: list[Any]) -> list[Any]:
+        if name == "list_execution":
+            walked.append(len(calls))
+        return await original(name, calls)
+
+    monkeypatch.setattr(store, "_many", spy)
+    page = await store.search(limit=5)
+    assert [c.execution_id for c in page.checkpoints] == ["e099"] * 3 + ["e098"] * 2
+    # One batch of the index, each of its executions read once: not the other 68.
+    assert walked == [32]
+
+
+async def test_an_ancestors_page_is_one_script_call(
+    make_redis: MakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await make_redis()
+    parent = ""
+    for i in range(12):
+        await store.save(Checkpoint("run", {"i": i}, checkpoint_id=f"c{i:02d}", parent_id=parent))
+        parent = f"c{i:02d}"
+    calls: list[str] = []
+    original = store._script
+
+    async def spy(name: str, keys: Any, args: Any) -> Any:
+        calls.append(name)
+        return await original(name, keys, args)
+
+    monkeypatch.setattr(store, "_script", spy)
+    page = await store.ancestors("run", "c11", limit=5)
+    assert [c.checkpoint_id for c in page.checkpoints] == ["c10", "c09", "c08", "c07", "c06"]
+    assert calls == ["ancestors"]
+
+
+async def test_delete_where_walks_executions_in_batches(
+    make_redis: MakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import checkpoint_gateway.backends.redis.store as redis_store
+
+    monkeypatch.setattr(redis_store, "DELETE_BATCH", 3)
+    monkeypatch.setattr(redis_store, "INDEX_BATCH", 2)
+    store = await make_redis()
+    for e in range(5):
+        await store.save_many(
+            [Checkpoint(f"e{e}", {}, metadata={"run": "r1" if j % 2 else "r0"}) for j in range(7)]
+        )
+    assert await store.delete_where({"run": "r1"}, execution_id="e0") == 3
+    assert await store.delete_where({"run": "r1"}) == 12
+    assert await store.delete_where({"run": "r1"}) == 0
+    for e in range(5):
+        page = await store.list(f"e{e}", all_namespaces=True)
+        assert [c.metadata["run"] for c in page.checkpoints] == ["r0"] * 4
+
+
+async def test_pipelined_reads_recover_from_a_flushed_script_cache(make_redis: MakeRedis) -> None:
+    store = await make_redis()
+    for e in range(3):
+        await store.save(Checkpoint(f"e{e}", {}))
+    await store.client.script_flush()
+    assert len((await store.search()).checkpoints) == 3
+    await store.client.script_flush()
+    assert len((await store.executions()).executions) == 3
+
+
+# -- copy ------------------------------------------------------------------------------------
+
+
+async def test_a_copy_is_invisible_until_it_is_whole(
+    make_redis: MakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await make_redis()
+    for ns in ["", "sub"]:
+        for i in range(3):
+            await store.save(Checkpoint("src", {"i": i}, namespace=ns, checkpoint_id=f"c{i}"))
+    await store.put_writes("src", "next", [PendingWrite("t", 0, "ch", b"early")])
+    original = store._stage_lineage
+    staged = 0
+
+    async def stage_and_look(base: str, stage: str, s: str) -> int:
+        nonlocal staged
+        copied = await original(base, stage, s)
+        staged += copied
+        # A reader sees nothing of the target while it is staged, lineage by lineage.
+        with pytest.raises(NotFound):
+            await store.latest("dst")
+        with pytest.raises(NotFound):
+            await store.load("dst", "c1", namespace="sub")
+        assert (await store.list("dst", all_namespaces=True)).checkpoints == []
+        assert (await store.namespaces("dst")).namespaces == []
+        assert "dst" not in [x.execution_id for x in (await store.executions()).executions]
+        assert all(c.execution_id != "dst" for c in (await store.search()).checkpoints)
+        staging = [k for k in await keys_of(store) if "~copy:" in k]
+        assert staging
+        assert [k for k in staging if await store.client.pttl(k) <= 0] == []
+        return copied
+
+    monkeypatch.setattr(store, "_stage_lineage", stage_and_look)
+    assert await store.copy_execution("src", "dst") == 6
+    assert staged == 6
+    assert len((await store.list("dst", all_namespaces=True)).checkpoints) == 6
+    assert [k for k in await keys_of(store) if "~copy:" in k] == []
+    # Orphan writes come along, and wait for their checkpoint in the copy too.
+    await store.save(Checkpoint("dst", {}, checkpoint_id="next"))
+    assert [w.value for w in (await store.load("dst", "next")).pending_writes] == [b"early"]
+
+
+async def test_a_copy_that_meets_a_save_to_its_target_leaves_nothing(
+    make_redis: MakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await make_redis()
+    await store.save(Checkpoint("src", {"from": "src"}, checkpoint_id="c"))
+    await store.put_writes("dst", "w", [PendingWrite("t", 0, "ch", b"x")])  # not live
+    original = store._stage_lineage
+
+    async def stage_then_race(base: str, stage: str, s: str) -> int:
+        copied = await original(base, stage, s)
+        await store.save(Checkpoint("dst", {"from": "racer"}, checkpoint_id="c"))
+        return copied
+
+    monkeypatch.setattr(store, "_stage_lineage", stage_then_race)
+    with pytest.raises(Conflict):
+        await store.copy_execution("src", "dst")
+    assert (await store.load("dst", "c")).state == {"from": "racer"}
+    assert [k for k in await keys_of(store) if "~copy:" in k] == []
+
+
+async def test_a_long_lineage_is_copied_in_chunks(make_redis: MakeRedis) -> None:
+    store = await make_redis()
+    channels = {"m": Channel("1", b"x" * 100)}
+    await store.save(Checkpoint("src", {}, channels=channels))
+    for _ in range(3):
+        await store.save_many(
+            [Checkpoint("src", {}, channels={"m": Channel("1")}) for _ in range(150)]
+        )
+    assert await store.copy_execution("src", "dst") == 451
+    copied = await store.list("dst", limit=1000)
+    assert [c.version for c in copied.checkpoints] == list(range(451, 0, -1))
+    assert await store.client.hgetall(store._base("dst", "") + "blobrefs") == {b"m\x001": b"451"}

@@ -702,14 +702,18 @@ class RedisStore(Backend):
                 )
             )
             entries = [(int(score), bytes(member).decode()) for member, score in _pairs(rows)]
+            # Entries not below `after` share its score: they come first, and are skipped.
             fresh = [e for e in entries if after is None or e < after]
             batch = [e for e in fresh if e[1].startswith(prefix)]
             if batch:
                 yield batch
-            if len(rows) < size + ties or not fresh:
+            if len(rows) < size + ties:
                 return
-            after = fresh[-1]
-            ties = sum(1 for score, _ in entries if score == after[0])
+            if fresh:
+                after = fresh[-1]
+            # Every entry at the score of `after` is one already seen (or skipped): read
+            # past them next time, however many there are.
+            ties = sum(1 for score, _ in entries if after is not None and score == after[0])
 
     async def _live_executions(
         self, execution_ids: builtins.list[str], *, unindex: bool = False
