@@ -413,7 +413,9 @@ async def test_migrations_by_two_processes_at_once(
             "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", [schema]
         ).fetchall()
         assert [t[0] for t in tables] == [
+            "checkpoint_blobs",
             "checkpoint_checkpoints",
+            "checkpoint_executions",
             "checkpoint_migrations",
             "checkpoint_writes",
         ]
@@ -519,6 +521,34 @@ def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from plan_nodes(child)
 
 
+async def explain(store: PostgresStore, query: sql.Composable, params: Any) -> dict[str, Any]:
+    async with store._pool.connection() as conn:
+        row = await (
+            await conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) ") + query, params)
+        ).fetchone()
+    assert row is not None
+    plan: dict[str, Any] = row[0][0]["Plan"]
+    return plan
+
+
+async def page_scan(
+    store: PostgresStore, kind: str, params: dict[str, Any], metadata_filter: dict[str, Any]
+) -> dict[str, Any]:
+    """The node under the LIMIT of a page's keyset scan (what reads the checkpoints
+    table to choose the page), after checking that nothing scans a table sequentially."""
+    query, full = store.page_query(kind, params, metadata_filter, with_writes=True)
+    plan = await explain(store, query, full)
+    nodes = list(plan_nodes(plan))
+    assert "Seq Scan" not in [n["Node Type"] for n in nodes], nodes
+    limits = [n for n in nodes if n["Node Type"] == "Limit" and n["Plans"][0].get("Node Type")]
+    table = store.settings.table_prefix + "checkpoints"
+    for limit in limits:
+        below = list(plan_nodes(limit["Plans"][0]))
+        if any(n.get("Relation Name") == table for n in below):
+            return limit["Plans"][0]
+    raise AssertionError(f"no LIMIT over a scan of {table}: {plan}")
+
+
 async def test_list_walks_the_version_index(
     open_store: OpenStore, sync_conn: psycopg.Connection[Any]
 ) -> None:
@@ -549,19 +579,13 @@ async def test_list_walks_the_version_index(
     sync_conn.execute(sql.SQL("ANALYZE {}").format(checkpoints))
     index = store.settings.table_prefix + "checkpoints_version"
     for below in (None, 1500):
-        query, params = store.list_query("big", "", below, 51, {})
-        explain = sql.SQL("EXPLAIN (FORMAT JSON) ") + query
-        async with store._pool.connection() as conn:
-            row = await (await conn.execute(explain, params)).fetchone()
-        assert row is not None
-        nodes = list(plan_nodes(row[0][0]["Plan"]))
-        kinds = [n["Node Type"] for n in nodes]
-        scans = [n for n in nodes if n["Node Type"] == "Index Scan"]
-        assert scans, kinds
-        assert scans[0]["Index Name"] == index
-        assert scans[0]["Scan Direction"] == "Backward"
-        assert "Seq Scan" not in kinds
-        assert "Sort" not in kinds
+        params = {"eid": "big", "ns": "", "below": below, "limit": 51, "budget": MiB}
+        page = await page_scan(store, "lineage", params, {})
+        # The page's keyset scan reads the version index backwards, LIMIT on top of it:
+        # no sort of the lineage, no sequential scan.
+        assert page["Node Type"] == "Index Scan", page
+        assert page["Index Name"] == index
+        assert page["Scan Direction"] == "Backward"
     # And the listing itself pages through the bulk rows newest first.
     first = await store.list("big", limit=3)
     assert [c.version for c in first.checkpoints] == [3000, 2999, 2998]

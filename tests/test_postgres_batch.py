@@ -18,6 +18,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from checkpoint_client import (
+    Channel,
     Checkpoint,
     CheckpointError,
     Conflict,
@@ -42,10 +43,21 @@ def transactions(conn: psycopg.Connection[Any], store: PostgresStore) -> int:
 
 
 def outcome(result: Checkpoint | CheckpointError) -> tuple[Any, ...]:
-    """What a save answered, comparable across backends."""
+    """What a save answered (or a load returned), comparable across backends."""
     if isinstance(result, CheckpointError):
         return (type(result).__name__, str(result))
-    return (result.checkpoint_id, result.version, result.state_bytes, result.metadata_json())
+    return (
+        result.checkpoint_id,
+        result.version,
+        result.state_bytes,
+        result.metadata_json(),
+        # A reference's content type is whatever the save sent with it: not compared.
+        sorted(
+            (n, c.version, c.value_bytes, c.content_type if c.has_value else "")
+            for n, c in result.channels.items()
+        ),
+        [(w.task_id, w.idx, w.value_bytes) for w in result.pending_writes],
+    )
 
 
 async def same_as_item_by_item(
@@ -427,7 +439,9 @@ async def test_a_store_of_the_first_schema_version_is_upgraded(
             with monkeypatch.context() as patch:
                 patch.setattr(pg, "MIGRATIONS", pg.MIGRATIONS[:1])
                 assert await migrate(conn, schema, "checkpoint_") == [1]
-            assert await migrate(conn, schema, "checkpoint_") == [2]
+            assert await migrate(conn, schema, "checkpoint_") == list(
+                range(2, len(pg.MIGRATIONS) + 1)
+            )
             assert await migrate(conn, schema, "checkpoint_") == []
         store = await PostgresStore.open(postgres_url, settings=PostgresSettings(schema=schema))
         try:
@@ -453,7 +467,14 @@ async def test_stores_sharing_a_schema_have_functions_of_their_own(
         "WHERE n.nspname = %s ORDER BY 1",
         [first.settings.schema],
     ).fetchall()
-    assert [f[0] for f in functions] == ["b_save_many", "checkpoint_save_many"]
+    assert [f[0] for f in functions] == [
+        "b_collect_blobs",
+        "b_save_batch",
+        "b_save_many",
+        "checkpoint_collect_blobs",
+        "checkpoint_save_batch",
+        "checkpoint_save_many",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -504,6 +525,82 @@ async def test_random_batches_answer_as_single_saves_do(
             got = await store.list(eid, namespace=ns, limit=100)
             want = await reference.list(eid, namespace=ns, limit=100)
             assert [outcome(c) for c in got.checkpoints] == [outcome(c) for c in want.checkpoints]
+
+
+@pytest.mark.parametrize(
+    ("seed", "retention"),
+    [
+        (11, Retention()),
+        (12, Retention(max_checkpoints=1)),
+        (13, Retention(max_checkpoints=2)),
+        (14, Retention(max_checkpoints=3)),
+        (15, Retention(max_checkpoints=2, ttl_seconds=50)),
+        (16, Retention(ttl_seconds=30)),
+    ],
+)
+async def test_random_batches_with_channels_and_writes_answer_as_single_saves_do(
+    open_store: OpenStore, seed: int, retention: Retention
+) -> None:
+    # As above, with channels (values and references to few versions, so that values
+    # are missing, repeated, conflicting, collected by retention within a batch and
+    # stored again) and pending writes made before, between and after saves (so that
+    # the orphan rules apply within batches). Prunes, deletes and the executions index
+    # are compared too.
+    rng = random.Random(seed)
+    clock = FakeClock()
+    store = await open_store(retention=retention, clock=clock)
+    reference = await open_backend("memory://", retention=retention, clock=clock)
+    lineages = [("run", ""), ("run", "sub"), ("other", "")]
+
+    def channels() -> dict[str, Channel]:
+        out = {}
+        for name in rng.sample(["a", "b", "c"], rng.randint(0, 3)):
+            version = str(rng.randint(1, 3))
+            if rng.random() < 0.5:
+                out[name] = Channel(version, rng.choice(["x", "y"]))
+            else:
+                out[name] = Channel(version)
+        return out
+
+    for _ in range(60):
+        for _ in range(rng.randint(0, 2)):
+            eid, ns = rng.choice(lineages)
+            writes = [PendingWrite("t", rng.choice([-1, 0, 1]), "ch", bytes([rng.randint(0, 9)]))]
+            cid = f"c{rng.randint(0, 7)}"
+            for target in (store, reference):
+                await target.put_writes(eid, cid, writes, namespace=ns)
+            clock.advance(rng.choice([0, 1]))
+        batch: list[Checkpoint] = []
+        expected: list[int | None] = []
+        for _ in range(rng.randint(1, 8)):
+            eid, ns = rng.choice(lineages)
+            batch.append(
+                Checkpoint(
+                    eid,
+                    {"v": rng.randint(0, 1)},
+                    namespace=ns,
+                    checkpoint_id=f"c{rng.randint(0, 7)}",
+                    channels=channels(),
+                )
+            )
+            expected.append(rng.choice([None, None, None, None, *range(6)]))
+        await same_as_item_by_item(store, reference, batch, expected)
+        roll = rng.random()
+        if roll < 0.15:
+            eid, ns = rng.choice(lineages)
+            gone = f"c{rng.randint(0, 7)}"
+            assert await store.delete(eid, gone, namespace=ns) == await reference.delete(
+                eid, gone, namespace=ns
+            )
+        elif roll < 0.25:
+            eid = rng.choice(["run", "other"])
+            assert await store.prune([eid]) == await reference.prune([eid])
+        clock.advance(rng.choice([0, 1, 5, 20]))
+        for eid, ns in lineages:
+            got = await store.list(eid, namespace=ns, limit=100, with_writes=True)
+            want = await reference.list(eid, namespace=ns, limit=100, with_writes=True)
+            assert [outcome(c) for c in got.checkpoints] == [outcome(c) for c in want.checkpoints]
+        assert (await store.executions()).executions == (await reference.executions()).executions
 
 
 async def test_a_batch_of_new_ids_does_not_walk_a_long_lineage_once_per_item(

@@ -6,9 +6,9 @@ import builtins
 import json
 import time
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any, LiteralString, TypeAlias
 from urllib.parse import quote
 
@@ -20,17 +20,32 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout, TooManyRequests
 
 from checkpoint_client import (
+    Channel,
     Checkpoint,
     CheckpointError,
     Conflict,
+    ExecutionInfo,
+    NotFound,
     PendingWrite,
     ResourceExhausted,
     Unavailable,
 )
 
 from ... import validation as v
-from .._base import Backend, PoolStats, check_cas, saved_or_conflict
+from .._base import (
+    AncestorWalk,
+    Backend,
+    PoolStats,
+    Position,
+    channel_conflict,
+    check_cas,
+    from_us,
+    missing_channel,
+    saved_or_conflict,
+    to_us,
+)
 from .._batch import Coalescer
+from . import queries as q
 from .schema import lock_key, migrate, table_names
 from .settings import PostgresSettings
 
@@ -60,48 +75,6 @@ class _IdleCheck:
 
     def returned(self, conn: AsyncConnection[Any]) -> None:
         self._returned[conn] = time.monotonic()
-
-
-_CP_COLUMNS = (
-    "checkpoint_id",
-    "version",
-    "parent_id",
-    "node",
-    "next_nodes",
-    "content_type",
-    "state",
-    "metadata_text",
-    "created_at",
-)
-_COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in _CP_COLUMNS)
-_C_COLUMNS: LiteralString = (
-    "c.checkpoint_id, c.version, c.parent_id, c.node, c.next_nodes, c.content_type, c.state, "
-    "c.metadata_text, c.created_at"
-)
-
-
-def _live(cutoff: datetime | None) -> LiteralString:
-    """The expiry condition: two query texts rather than ``(%s IS NULL OR ...)``, so each
-    gets a plan of its own."""
-    return "" if cutoff is None else " AND created_at >= %(cutoff)s"
-
-
-def _checkpoint(execution_id: str, namespace: str, row: Sequence[Any]) -> Checkpoint:
-    checkpoint_id, version, parent_id, node, next_nodes, content_type, state, meta, at = row
-    return Checkpoint(
-        execution_id,
-        bytes(state),
-        namespace=namespace,
-        checkpoint_id=checkpoint_id,
-        parent_id=parent_id,
-        node=node,
-        next_nodes=tuple(next_nodes),
-        content_type=content_type,
-        metadata=json.loads(meta),
-        # The session's TimeZone decides the tzinfo psycopg returns; normalize.
-        created_at=at.astimezone(UTC),
-        version=version,
-    )
 
 
 def _jsonb_safe(value: Any) -> Any:
@@ -169,7 +142,7 @@ class PostgresStore(Backend):
                 self._save_many,
                 max_batch=self.settings.max_batch,
                 # Big states go in smaller batches: one statement stays a few MiB.
-                weigh=lambda item: len(item[0].state_bytes),
+                weigh=lambda item: _size(item[0]),
                 max_batch_bytes=8 * 1024 * 1024,
             )
 
@@ -260,7 +233,8 @@ class PostgresStore(Backend):
     # -- plumbing ---------------------------------------------------------------------------
 
     def _sql(self, template: LiteralString, **fragments: LiteralString) -> sql.Composed:
-        """``template`` with the table names, ``{cols}`` and ``fragments`` filled in.
+        """``template`` with the table names and ``fragments`` filled in (fragments may
+        name tables too).
 
         Fragments are constant SQL text chosen by the caller (never input). Memoized, so
         a query is composed once and keeps one text (which prepared statements key on).
@@ -268,8 +242,8 @@ class PostgresStore(Backend):
         key = (template, *sorted(fragments.items()))
         query = self._queries.get(key)
         if query is None:
-            parts = {name: sql.SQL(text) for name, text in fragments.items()}
-            query = sql.SQL(template).format(**self._names, cols=_COLUMNS, **parts)
+            parts = {name: sql.SQL(text).format(**self._names) for name, text in fragments.items()}
+            query = sql.SQL(template).format(**self._names, **parts)
             self._queries[key] = query
         return query
 
@@ -320,22 +294,73 @@ class PostgresStore(Backend):
         except psycopg.OperationalError as exc:
             raise Unavailable(f"PostgreSQL at {self._where}: {self._reason(exc)}") from exc
 
-    async def _writes(
-        self, conn: Connection, execution_id: str, namespace: str, checkpoint_id: str
-    ) -> builtins.list[PendingWrite]:
-        cur = await conn.execute(
+    def _ttl(self) -> timedelta | None:
+        ttl = self.retention.ttl_seconds
+        return None if ttl is None else timedelta(seconds=ttl)
+
+    async def _lock(self, conn: Connection, lineages: Iterable[tuple[str, str]]) -> None:
+        """Take the advisory locks saves take for ``lineages``, in ascending key order
+        (as batches do), until the transaction ends."""
+        schema, prefix = self.settings.schema, self.settings.table_prefix
+        keys = sorted({lock_key(schema, prefix, e, n) for e, n in lineages})
+        if keys:
+            await conn.execute(
+                self._sql("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::int8[]) AS k"), [keys]
+            )
+
+    async def _forget_empty(self, conn: Connection, execution_ids: Iterable[str]) -> None:
+        """Drop the index rows of executions left without checkpoints (in a transaction
+        holding the locks of what it removed).
+
+        The rows are locked first, in id order as saves lock them, and checked by a
+        second statement: its fresh snapshot sees every save that updated a row before
+        the lock was granted, and a save that comes after it finds the row gone and
+        inserts it again. (Checked in one statement, a save committed while it waited
+        would stay unseen, and its execution would drop out of the index.)
+        """
+        ids = sorted(set(execution_ids))
+        if not ids:
+            return
+        await conn.execute(
             self._sql(
-                "SELECT task_id, idx, channel, value, content_type, task_path FROM {writes} "
-                "WHERE execution_id = %s AND namespace = %s AND checkpoint_id = %s "
-                "ORDER BY task_id, idx"
+                "SELECT FROM {executions} WHERE execution_id = ANY (%s) "
+                "ORDER BY execution_id FOR UPDATE"
             ),
-            [execution_id, namespace, checkpoint_id],
-            binary=True,
+            [ids],
         )
-        return [
-            PendingWrite(task_id, idx, channel, bytes(value), content_type=ct, task_path=path)
-            for task_id, idx, channel, value, ct, path in await cur.fetchall()
-        ]
+        await conn.execute(
+            self._sql(
+                "DELETE FROM {executions} AS e WHERE e.execution_id = ANY (%s) AND NOT EXISTS "
+                "(SELECT FROM {checkpoints} AS c WHERE c.execution_id = e.execution_id)"
+            ),
+            [ids],
+        )
+
+    async def _removed(
+        self, conn: Connection, removed: builtins.list[tuple[str, str, str, datetime, bool]]
+    ) -> None:
+        """What goes with removed checkpoints ``(execution, namespace, id, created_at,
+        carried channels)``: their writes, then the channel values of their lineages that
+        no remaining checkpoint carries."""
+        if not removed:
+            return
+        await conn.execute(
+            self._sql(
+                "DELETE FROM {writes} AS w USING unnest(%s::text[], %s::text[], %s::text[]) "
+                "AS g (eid, ns, cid) WHERE w.execution_id = g.eid AND w.namespace = g.ns "
+                "AND w.checkpoint_id = g.cid"
+            ),
+            [[r[0] for r in removed], [r[1] for r in removed], [r[2] for r in removed]],
+        )
+        carried = sorted({(r[0], r[1]) for r in removed if r[4]})
+        if carried:
+            await conn.execute(
+                self._sql(
+                    "SELECT {collect}(g.eid, g.ns) FROM unnest(%s::text[], %s::text[]) "
+                    "AS g (eid, ns)"
+                ),
+                [[e for e, _ in carried], [n for _, n in carried]],
+            )
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -350,26 +375,38 @@ class PostgresStore(Backend):
     async def _save_many(
         self, items: builtins.list[tuple[Checkpoint, int | None]]
     ) -> builtins.list[Checkpoint | CheckpointError]:
-        """Store the batch with one call of ``{save_many}``: one round trip, one commit.
+        """Store the batch with one call of ``{save_batch}``: one round trip, one commit.
 
         The function decides every item as a single save would, in order, and answers
         what the decision rests on; the checks themselves are made here, with the rules
         every backend shares: an id already stored comes back (``r_outcome`` ``d``: a row
         from before the batch; ``b``: an earlier item of the batch) for
-        ``saved_or_conflict``, a compare-and-set it did not store (``c``) for
-        ``check_cas`` with the latest version it saw, and a stored item (``s``) got that
-        version plus one.
+        ``saved_or_conflict``; a channel without a stored value (``m``) or with another
+        value than the stored one (``x``) names the channel; a compare-and-set it did not
+        store (``c``) comes with the latest version it saw, for ``check_cas``; a stored
+        item (``s``) got that version plus one.
         """
         schema, prefix = self.settings.schema, self.settings.table_prefix
         lineages: dict[tuple[str, str], int] = {}  # numbered from 1 as they first appear
         last_of_id: dict[tuple[str, str, str], int] = {}
         numbers: builtins.list[int] = []
         previous: builtins.list[int | None] = []  # the earlier item with the same id
+        ch_items: builtins.list[int] = []
+        ch_names: builtins.list[str] = []
+        ch_versions: builtins.list[str] = []
+        ch_types: builtins.list[str] = []
+        ch_values: builtins.list[bytes | None] = []
         for i, (cp, _) in enumerate(items, start=1):
             lineage = (cp.execution_id, cp.namespace)
             numbers.append(lineages.setdefault(lineage, len(lineages) + 1))
             previous.append(last_of_id.get((*lineage, cp.checkpoint_id)))
             last_of_id[(*lineage, cp.checkpoint_id)] = i
+            for name, channel in cp.channels.items():
+                ch_items.append(i)
+                ch_names.append(name)
+                ch_versions.append(channel.version)
+                ch_types.append(channel.content_type if channel.has_value else "")
+                ch_values.append(channel.value_bytes)
         created = [self.now() for _ in items]
         params = {
             # The keys a single save of each lineage takes (so that saves of older
@@ -377,6 +414,7 @@ class PostgresStore(Backend):
             # takes them in this order, which keeps concurrent batches from deadlocking.
             "locks": sorted({lock_key(schema, prefix, e, n) for e, n in lineages}),
             "cutoff": self.expired_before(),
+            "ttl": self._ttl(),
             "keep": self.retention.max_checkpoints,
             "leids": [e for e, _ in lineages],
             "lnss": [n for _, n in lineages],
@@ -393,16 +431,23 @@ class PostgresStore(Backend):
             "metadata_texts": [cp.metadata_json().decode() for cp, _ in items],
             "metadatas": [Jsonb(_filterable(cp.metadata)) for cp, _ in items],
             "created_ats": created,
+            "ch_items": ch_items,
+            "ch_names": ch_names,
+            "ch_versions": ch_versions,
+            "ch_types": ch_types,
+            "ch_values": ch_values,
         }
         # Binary parameters: no escaping of every state into text.
         query = self._sql(
-            "SELECT * FROM {save_many}(%(locks)b::int8[], %(cutoff)b::timestamptz, "
-            "%(keep)b::int8, %(leids)b::text[], %(lnss)b::text[], %(lineage)b::int4[], "
-            "%(prev)b::int4[], %(cids)b::text[], %(expected)b::int8[], "
+            "SELECT * FROM {save_batch}(%(locks)b::int8[], %(cutoff)b::timestamptz, "
+            "%(ttl)s::interval, %(keep)b::int8, %(leids)b::text[], %(lnss)b::text[], "
+            "%(lineage)b::int4[], %(prev)b::int4[], %(cids)b::text[], %(expected)b::int8[], "
             "%(parent_ids)b::text[], %(nodes)b::text[], %(next_nodes)b::text[], "
             "%(next_counts)b::int4[], %(content_types)b::text[], %(states)b::bytea[], "
             "%(metadata_texts)b::text[], %(metadatas)b::jsonb[], "
-            "%(created_ats)b::timestamptz[]) ORDER BY r_item"
+            "%(created_ats)b::timestamptz[], %(ch_items)b::int4[], %(ch_names)b::text[], "
+            "%(ch_versions)b::text[], %(ch_types)b::text[], %(ch_values)b::bytea[]) "
+            "ORDER BY r_item"
         )
         async with self._connection() as conn:
             try:
@@ -432,12 +477,15 @@ class PostgresStore(Backend):
                     assert isinstance(stored, Checkpoint)  # the function's 's' answer
                     out.append(saved_or_conflict(checkpoint, stored))
                 elif outcome == "d":
-                    found = _checkpoint(checkpoint.execution_id, checkpoint.namespace, row[4:])
-                    out.append(saved_or_conflict(checkpoint, found))
+                    out.append(saved_or_conflict(checkpoint, _stored(checkpoint, row)))
+                elif outcome == "m":
+                    out.append(missing_channel(checkpoint, row[13]))
+                elif outcome == "x":
+                    out.append(channel_conflict(checkpoint, row[13]))
                 else:
                     check_cas(checkpoint, expected, latest)
                     raise RuntimeError(
-                        f"save_many lost a compare-and-set it should not have ({outcome!r})"
+                        f"save_batch lost a compare-and-set it should not have ({outcome!r})"
                     )
             except Conflict as exc:
                 out.append(exc)
@@ -447,86 +495,136 @@ class PostgresStore(Backend):
         self, execution_id: str, namespace: str, checkpoint_id: str
     ) -> Checkpoint | None:
         cutoff = self.expired_before()
+        query = self._sql(
+            "SELECT {full} FROM {checkpoints} AS c{joins} "
+            "WHERE c.execution_id = %(eid)s AND c.namespace = %(ns)s "
+            "AND c.checkpoint_id = %(cid)s{live}",
+            full=q.FULL,
+            joins=q.CHANNELS + q.WRITES,
+            live=q.live(cutoff),
+        )
+        params = {"eid": execution_id, "ns": namespace, "cid": checkpoint_id, "cutoff": cutoff}
         async with self._connection() as conn:
-            cur = await conn.execute(
-                self._sql(
-                    "SELECT {cols} FROM {checkpoints} WHERE execution_id = %(eid)s "
-                    "AND namespace = %(ns)s AND checkpoint_id = %(cid)s{live}",
-                    live=_live(cutoff),
-                ),
-                {"eid": execution_id, "ns": namespace, "cid": checkpoint_id, "cutoff": cutoff},
-                binary=True,
-            )
-            row = await cur.fetchone()
-            if row is None:
-                return None
-            writes = await self._writes(conn, execution_id, namespace, checkpoint_id)
-        return _checkpoint(execution_id, namespace, row).replace(pending_writes=writes)
+            row = await (await conn.execute(query, params, binary=True)).fetchone()
+        return None if row is None else q.checkpoint_from(row, writes=True)
 
     async def _latest(self, execution_id: str, namespace: str) -> Checkpoint | None:
         cutoff = self.expired_before()
-        async with self._connection() as conn:
-            cur = await conn.execute(
-                self._sql(
-                    "SELECT {cols} FROM {checkpoints} WHERE execution_id = %(eid)s "
-                    "AND namespace = %(ns)s{live} ORDER BY version DESC LIMIT 1",
-                    live=_live(cutoff),
-                ),
-                {"eid": execution_id, "ns": namespace, "cutoff": cutoff},
-                binary=True,
-            )
-            row = await cur.fetchone()
-            if row is None:
-                return None
-            cp = _checkpoint(execution_id, namespace, row)
-            writes = await self._writes(conn, execution_id, namespace, cp.checkpoint_id)
-        return cp.replace(pending_writes=writes)
-
-    async def _version_of(
-        self, execution_id: str, namespace: str, checkpoint_id: str
-    ) -> int | None:
-        cutoff = self.expired_before()
-        async with self._connection() as conn:
-            cur = await conn.execute(
-                self._sql(
-                    "SELECT version FROM {checkpoints} WHERE execution_id = %(eid)s "
-                    "AND namespace = %(ns)s AND checkpoint_id = %(cid)s{live}",
-                    live=_live(cutoff),
-                ),
-                {"eid": execution_id, "ns": namespace, "cid": checkpoint_id, "cutoff": cutoff},
-            )
-            row = await cur.fetchone()
-        return None if row is None else int(row[0])
-
-    def list_query(
-        self,
-        execution_id: str,
-        namespace: str,
-        below_version: int | None,
-        limit: int,
-        metadata_filter: Mapping[str, v.Scalar],
-    ) -> tuple[sql.Composed, dict[str, Any]]:
-        """The query ``_list`` runs (exposed so tests can EXPLAIN it)."""
-        cutoff = self.expired_before()
-        where: LiteralString = "execution_id = %(eid)s AND namespace = %(ns)s"
-        if below_version is not None:
-            where += " AND version < %(below)s"
-        if metadata_filter:
-            where += " AND metadata @> %(filter)s"
-        where += _live(cutoff)
         query = self._sql(
-            "SELECT {cols} FROM {checkpoints} WHERE {where} ORDER BY version DESC LIMIT %(limit)s",
-            where=where,
+            "SELECT {full} FROM (SELECT * FROM {checkpoints} AS c "
+            "WHERE c.execution_id = %(eid)s AND c.namespace = %(ns)s{live} "
+            "ORDER BY c.version DESC LIMIT 1) AS c{joins}",
+            full=q.FULL,
+            joins=q.CHANNELS + q.WRITES,
+            live=q.live(cutoff),
         )
-        params = {
-            "eid": execution_id,
-            "ns": namespace,
-            "below": below_version,
+        params = {"eid": execution_id, "ns": namespace, "cutoff": cutoff}
+        async with self._connection() as conn:
+            row = await (await conn.execute(query, params, binary=True)).fetchone()
+        return None if row is None else q.checkpoint_from(row, writes=True)
+
+    async def _locate(
+        self, execution_id: str, namespace: str, checkpoint_id: str
+    ) -> tuple[int, int] | None:
+        cutoff = self.expired_before()
+        query = self._sql(
+            "SELECT c.version, c.created_at FROM {checkpoints} AS c "
+            "WHERE c.execution_id = %(eid)s AND c.namespace = %(ns)s "
+            "AND c.checkpoint_id = %(cid)s{live}",
+            live=q.live(cutoff),
+        )
+        params = {"eid": execution_id, "ns": namespace, "cid": checkpoint_id, "cutoff": cutoff}
+        async with self._connection() as conn:
+            row = await (await conn.execute(query, params)).fetchone()
+        return None if row is None else (int(row[0]), to_us(row[1]))
+
+    def page_query(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        metadata_filter: Mapping[str, v.Scalar],
+        *,
+        with_writes: bool,
+    ) -> tuple[sql.Composed, dict[str, Any]]:
+        """The statement a page of ``kind`` (``lineage``, ``execution``, ``search``)
+        runs, for ``params`` of ``queries.page_query`` (exposed so tests can EXPLAIN it)."""
+        cutoff = self.expired_before()
+        after = params.get("below" if kind == "lineage" else "at") is not None
+        fragments = q.page_fragments(
+            kind,
+            after=after,
+            filtered=bool(metadata_filter),
+            cutoff=cutoff is not None,
+            prefix=bool(params.get("like")),
+            with_writes=with_writes,
+        )
+        full = {
             "filter": Jsonb({k: _jsonb_safe(x) for k, x in metadata_filter.items()}),
             "cutoff": cutoff,
-            "limit": limit,
+            "first": True,
+            **params,
         }
-        return query, params
+        return self._sql(q.PAGE, **fragments), full
+
+    async def _page(
+        self,
+        kind: str,
+        scope: dict[str, Any],
+        after: dict[str, Any],
+        limit: int,
+        metadata_filter: Mapping[str, v.Scalar],
+        *,
+        with_writes: bool,
+        max_bytes: int,
+    ) -> tuple[builtins.list[Checkpoint], bool]:
+        """A page of a listing: up to ``limit`` matching checkpoints below ``after`` (the
+        keyset parameters), no heavier than ``max_bytes`` (``weight``), and whether it
+        was cut short by the budget. Reads no state, channel value or write of a
+        checkpoint it does not return.
+
+        One statement, unless metadata matches must be dropped: JSONB cannot hold
+        U+0000, so SQL matches a replacement and ``validation.matches`` checks again;
+        then the page goes on below what was read, with the budget that is left.
+        """
+        out: builtins.list[Checkpoint] = []
+        used = 0
+        async with self._connection() as conn:
+            while True:
+                wanted = limit - len(out)
+                query, params = self.page_query(
+                    kind,
+                    {**scope, **after, "limit": wanted, "budget": max_bytes - used},
+                    metadata_filter,
+                    with_writes=with_writes,
+                )
+                params["first"] = not out
+                rows = await (await conn.execute(query, params, binary=True)).fetchall()
+                cut = False
+                read = 0
+                for row in rows:
+                    if not row[1]:
+                        cut = True
+                        break
+                    read += 1
+                    cp = q.checkpoint_from(row[3:], writes=with_writes)
+                    if kind == "lineage":
+                        after = {"below": cp.version}
+                    else:
+                        after = {
+                            "at": cp.created_at,
+                            "aeid": cp.execution_id,
+                            "ans": cp.namespace,
+                            "aver": cp.version,
+                        }
+                    # Containment already matched; this only drops what the U+0000
+                    # replacement let through, so the loop almost never runs twice.
+                    if v.matches(cp.metadata, metadata_filter):
+                        out.append(cp)
+                        used += int(row[2])
+                if cut and out:
+                    return out, True
+                if not cut and (read < wanted or len(out) >= limit):
+                    return out, False
 
     async def _list(
         self,
@@ -535,57 +633,486 @@ class PostgresStore(Backend):
         below_version: int | None,
         limit: int,
         metadata_filter: Mapping[str, v.Scalar],
-    ) -> builtins.list[Checkpoint]:
-        out: builtins.list[Checkpoint] = []
-        async with self._connection() as conn:
-            while len(out) < limit:
-                wanted = limit - len(out)
-                query, params = self.list_query(
-                    execution_id, namespace, below_version, wanted, metadata_filter
-                )
-                cur = await conn.execute(query, params, binary=True)
-                rows = await cur.fetchall()
-                for row in rows:
-                    cp = _checkpoint(execution_id, namespace, row)
-                    # Containment already matched; this only drops what the U+0000
-                    # replacement let through, so the loop almost never runs twice.
-                    if v.matches(cp.metadata, metadata_filter):
-                        out.append(cp)
-                    below_version = cp.version
-                if len(rows) < wanted:
-                    break
-        return out
+        *,
+        with_writes: bool,
+        max_bytes: int,
+    ) -> tuple[builtins.list[Checkpoint], bool]:
+        return await self._page(
+            "lineage",
+            {"eid": execution_id, "ns": namespace},
+            {"below": below_version},
+            limit,
+            metadata_filter,
+            with_writes=with_writes,
+            max_bytes=max_bytes,
+        )
 
-    async def _delete(self, execution_id: str, namespace: str, checkpoint_id: str) -> bool:
+    async def _list_execution(
+        self,
+        execution_id: str,
+        after: Position | None,
+        limit: int,
+        metadata_filter: Mapping[str, v.Scalar],
+        *,
+        with_writes: bool,
+        max_bytes: int,
+    ) -> tuple[builtins.list[Checkpoint], bool]:
+        return await self._page(
+            "execution",
+            {"eid": execution_id},
+            _after(after),
+            limit,
+            metadata_filter,
+            with_writes=with_writes,
+            max_bytes=max_bytes,
+        )
+
+    async def _search(
+        self,
+        prefix: str,
+        after: Position | None,
+        limit: int,
+        metadata_filter: Mapping[str, v.Scalar],
+        *,
+        with_writes: bool,
+        max_bytes: int,
+    ) -> tuple[builtins.list[Checkpoint], bool]:
+        return await self._page(
+            "search",
+            {"like": q.like_prefix(prefix) if prefix else None},
+            _after(after),
+            limit,
+            metadata_filter,
+            with_writes=with_writes,
+            max_bytes=max_bytes,
+        )
+
+    async def _namespaces(
+        self, execution_id: str, after: str | None, limit: int
+    ) -> builtins.list[str]:
+        # A loose index scan: one primary-key probe per namespace, however many
+        # checkpoints each holds.
+        cutoff = self.expired_before()
+        alive = q.live(cutoff)
+        first: LiteralString = " AND c.namespace > %(after)s" if after is not None else ""
+        query = self._sql(
+            "WITH RECURSIVE ns (namespace) AS ("
+            "(SELECT c.namespace FROM {checkpoints} AS c WHERE c.execution_id = %(eid)s"
+            "{first}{live} ORDER BY c.namespace LIMIT 1) UNION ALL "
+            "SELECT (SELECT c.namespace FROM {checkpoints} AS c "
+            "WHERE c.execution_id = %(eid)s AND c.namespace > ns.namespace{live} "
+            "ORDER BY c.namespace LIMIT 1) FROM ns WHERE ns.namespace IS NOT NULL) "
+            "SELECT ns.namespace FROM ns WHERE ns.namespace IS NOT NULL LIMIT %(limit)s",
+            first=first,
+            live=alive,
+        )
+        params = {"eid": execution_id, "after": after, "cutoff": cutoff, "limit": limit}
         async with self._connection() as conn:
+            rows = await (await conn.execute(query, params)).fetchall()
+        return [row[0] for row in rows]
+
+    async def _executions(
+        self, prefix: str, after: tuple[int, str] | None, limit: int
+    ) -> builtins.list[ExecutionInfo]:
+        cutoff = self.expired_before()
+        where: LiteralString = "true"
+        if prefix:
+            where += " AND e.execution_id LIKE %(like)s"
+        if after is not None:
+            where += " AND (e.updated_at, e.execution_id) < (%(at)s, %(aeid)s)"
+        if cutoff is not None:
+            # Checkpoints are never newer than their execution's row: the scan ends here.
+            where += " AND e.updated_at >= %(cutoff)s"
+        query = self._sql(
+            "SELECT e.execution_id, e.updated_at FROM {executions} AS e WHERE {where} "
+            "AND EXISTS (SELECT FROM {checkpoints} AS c "
+            "WHERE c.execution_id = e.execution_id{live}) "
+            "ORDER BY e.updated_at DESC, e.execution_id DESC LIMIT %(limit)s",
+            where=where,
+            live=q.live(cutoff),
+        )
+        params = {
+            "like": q.like_prefix(prefix),
+            "at": None if after is None else from_us(after[0]),
+            "aeid": None if after is None else after[1],
+            "cutoff": cutoff,
+            "limit": limit,
+        }
+        async with self._connection() as conn:
+            rows = await (await conn.execute(query, params)).fetchall()
+        return [ExecutionInfo(eid, from_us(to_us(at))) for eid, at in rows]
+
+    async def _delete_where(
+        self, prefix: str, execution_id: str | None, metadata_filter: Mapping[str, v.Scalar]
+    ) -> int:
+        """One transaction: find the matches (GIN index), lock their lineages as saves
+        do, remove what still matches with its writes, collect channel values."""
+        cutoff = self.expired_before()
+        scope: LiteralString = ""
+        if execution_id is not None:
+            scope = " AND c.execution_id = %(eid)s"
+        elif prefix:
+            scope = " AND c.execution_id LIKE %(like)s"
+        params: dict[str, Any] = {
+            "filter": Jsonb({k: _jsonb_safe(x) for k, x in metadata_filter.items()}),
+            "eid": execution_id,
+            "like": q.like_prefix(prefix),
+            "cutoff": cutoff,
+        }
+        async with self._connection() as conn, conn.transaction():
             cur = await conn.execute(
                 self._sql(
-                    "DELETE FROM {checkpoints} WHERE execution_id = %s AND namespace = %s "
-                    "AND checkpoint_id = %s RETURNING created_at"
+                    "SELECT c.execution_id, c.namespace, c.checkpoint_id, c.metadata_text "
+                    "FROM {checkpoints} AS c WHERE c.metadata @> %(filter)s{scope}{live}",
+                    scope=scope,
+                    live=q.live(cutoff),
                 ),
-                [execution_id, namespace, checkpoint_id],
+                params,
+            )
+            found = [
+                (eid, ns, cid)
+                for eid, ns, cid, meta in await cur.fetchall()
+                if v.matches(json.loads(meta), metadata_filter)
+            ]
+            if not found:
+                return 0
+            await self._lock(conn, [(eid, ns) for eid, ns, _ in found])
+            cur = await conn.execute(
+                self._sql(
+                    "DELETE FROM {checkpoints} AS c "
+                    "USING unnest(%(eids)s::text[], %(nss)s::text[], %(cids)s::text[]) "
+                    "AS g (eid, ns, cid) WHERE c.execution_id = g.eid AND c.namespace = g.ns "
+                    "AND c.checkpoint_id = g.cid AND c.metadata @> %(filter)s{live} "
+                    "RETURNING c.execution_id, c.namespace, c.checkpoint_id, c.created_at, "
+                    "cardinality(c.channel_names) > 0",
+                    live=q.live(cutoff),
+                ),
+                {
+                    **params,
+                    "eids": [f[0] for f in found],
+                    "nss": [f[1] for f in found],
+                    "cids": [f[2] for f in found],
+                },
+            )
+            removed = await cur.fetchall()
+            await self._removed(conn, removed)
+            await self._forget_empty(conn, [r[0] for r in removed])
+        return len(removed)
+
+    async def _copy_execution(self, source: str, target: str) -> int:
+        """One transaction under the locks of both executions' lineages: nothing of a
+        copy shows before all of it does."""
+        cutoff = self.expired_before()
+        alive = q.live(cutoff)
+        ids = {
+            "src": source,
+            "dst": target,
+            "cutoff": cutoff,
+            "ttl": self._ttl(),
+            "now": self.now(),
+        }
+        async with self._connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                self._sql(
+                    "SELECT DISTINCT c.execution_id, c.namespace FROM {checkpoints} AS c "
+                    "WHERE c.execution_id IN (%(src)s, %(dst)s) UNION "
+                    "SELECT DISTINCT b.execution_id, b.namespace FROM {blobs} AS b "
+                    "WHERE b.execution_id = %(dst)s"
+                ),
+                ids,
+            )
+            lineages = [(e, n) for e, n in await cur.fetchall()]
+            await self._lock(conn, lineages + [(target, n) for e, n in lineages if e == source])
+            cur = await conn.execute(
+                self._sql(
+                    "SELECT count(*) FILTER (WHERE c.execution_id = %(src)s), "
+                    "count(*) FILTER (WHERE c.execution_id = %(dst)s) "
+                    "FROM {checkpoints} AS c "
+                    "WHERE c.execution_id IN (%(src)s, %(dst)s){live}",
+                    live=alive,
+                ),
+                ids,
             )
             row = await cur.fetchone()
-        # An expired checkpoint goes too (it would be swept anyway) but did not exist.
+            assert row is not None
+            if not row[0]:
+                raise NotFound(f"execution {source!r} has no checkpoints to copy")
+            if row[1]:
+                raise Conflict(f"execution {target!r} already has checkpoints; copy to a new id")
+            # What the target still holds is expired or orphaned: the copy replaces it.
+            await conn.execute(
+                self._sql(
+                    "WITH a AS (DELETE FROM {checkpoints} WHERE execution_id = %(dst)s), "
+                    "b AS (DELETE FROM {blobs} WHERE execution_id = %(dst)s) "
+                    "DELETE FROM {writes} WHERE execution_id = %(dst)s"
+                ),
+                ids,
+            )
+            cur = await conn.execute(
+                self._sql(
+                    "INSERT INTO {checkpoints} (execution_id, namespace, checkpoint_id, "
+                    "version, parent_id, node, next_nodes, content_type, state, metadata, "
+                    "metadata_text, created_at, channel_names, channel_versions) "
+                    "SELECT %(dst)s, c.namespace, c.checkpoint_id, c.version, c.parent_id, "
+                    "c.node, c.next_nodes, c.content_type, c.state, c.metadata, "
+                    "c.metadata_text, c.created_at, c.channel_names, c.channel_versions "
+                    "FROM {checkpoints} AS c WHERE c.execution_id = %(src)s{live}",
+                    live=alive,
+                ),
+                ids,
+            )
+            copied = cur.rowcount
+            await conn.execute(
+                self._sql(
+                    "INSERT INTO {blobs} (execution_id, namespace, channel, version, "
+                    "content_type, value) SELECT %(dst)s, b.namespace, b.channel, b.version, "
+                    "b.content_type, b.value FROM {blobs} AS b "
+                    "WHERE b.execution_id = %(src)s AND (b.namespace, b.channel, b.version) IN "
+                    "(SELECT c.namespace, u.name, u.ver FROM {checkpoints} AS c, "
+                    "unnest(c.channel_names, c.channel_versions) AS u (name, ver) "
+                    "WHERE c.execution_id = %(src)s{live})",
+                    live=alive,
+                ),
+                ids,
+            )
+            # Writes of live checkpoints, and orphans the TTL has not taken (an expired
+            # checkpoint's writes stored after it expired are orphans: they wait for a
+            # checkpoint of that id still to come).
+            writes_alive: LiteralString = ""
+            if cutoff is not None:
+                writes_alive = (
+                    " AND NOT EXISTS (SELECT FROM {checkpoints} AS c "
+                    "WHERE c.execution_id = %(src)s AND c.namespace = w.namespace "
+                    "AND c.checkpoint_id = w.checkpoint_id AND c.created_at < %(cutoff)s "
+                    "AND w.created_at < c.created_at + %(ttl)s) "
+                    "AND (w.created_at >= %(cutoff)s OR EXISTS (SELECT FROM {checkpoints} AS c "
+                    "WHERE c.execution_id = %(src)s AND c.namespace = w.namespace "
+                    "AND c.checkpoint_id = w.checkpoint_id AND c.created_at >= %(cutoff)s))"
+                )
+            await conn.execute(
+                self._sql(
+                    "INSERT INTO {writes} (execution_id, namespace, checkpoint_id, task_id, "
+                    "idx, channel, value, content_type, task_path, created_at) "
+                    "SELECT %(dst)s, w.namespace, w.checkpoint_id, w.task_id, w.idx, "
+                    "w.channel, w.value, w.content_type, w.task_path, w.created_at "
+                    "FROM {writes} AS w WHERE w.execution_id = %(src)s{live}",
+                    live=writes_alive,
+                ),
+                ids,
+            )
+            await conn.execute(
+                self._sql(
+                    "INSERT INTO {executions} (execution_id, updated_at) "
+                    "VALUES (%(dst)s, %(now)s) ON CONFLICT (execution_id) "
+                    "DO UPDATE SET updated_at = excluded.updated_at"
+                ),
+                ids,
+            )
+        return copied
+
+    async def _prune(self, execution_id: str) -> int:
+        """One transaction: keep the newest live checkpoint of each namespace; the rest
+        go with their writes, the orphans stored before the newest of them, and the
+        channel values only they carried."""
         cutoff = self.expired_before()
+        params = {"eid": execution_id, "cutoff": cutoff}
+        async with self._connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                self._sql(
+                    "SELECT DISTINCT c.namespace FROM {checkpoints} AS c "
+                    "WHERE c.execution_id = %(eid)s"
+                ),
+                params,
+            )
+            namespaces = [row[0] for row in await cur.fetchall()]
+            if not namespaces:
+                return 0
+            await self._lock(conn, [(execution_id, n) for n in namespaces])
+            # Every live row but the newest of its namespace. Expired rows are left to
+            # the sweep of the next save, which knows which of their writes to take.
+            cur = await conn.execute(
+                self._sql(
+                    "DELETE FROM {checkpoints} AS c WHERE c.execution_id = %(eid)s{live} "
+                    "AND c.version < (SELECT d.version FROM {checkpoints} AS d "
+                    "WHERE d.execution_id = %(eid)s AND d.namespace = c.namespace "
+                    "ORDER BY d.version DESC LIMIT 1) "
+                    "RETURNING c.execution_id, c.namespace, c.checkpoint_id, c.created_at, "
+                    "cardinality(c.channel_names) > 0",
+                    live=q.live(cutoff),
+                ),
+                params,
+            )
+            removed = await cur.fetchall()
+            await self._removed(conn, removed)
+            newest: dict[str, datetime] = {}
+            for _, ns, _, at, _ in removed:
+                newest[ns] = max(at, newest.get(ns, at))
+            if cutoff is not None:
+                for ns in namespaces:
+                    newest[ns] = max(cutoff, newest.get(ns, cutoff))
+            if newest:
+                await conn.execute(
+                    self._sql(
+                        "DELETE FROM {writes} AS w "
+                        "USING unnest(%(nss)s::text[], %(ats)s::timestamptz[]) AS g (ns, at) "
+                        "WHERE w.execution_id = %(eid)s AND w.namespace = g.ns "
+                        "AND w.created_at < g.at AND NOT EXISTS (SELECT FROM {checkpoints} AS c "
+                        "WHERE c.execution_id = %(eid)s AND c.namespace = w.namespace "
+                        "AND c.checkpoint_id = w.checkpoint_id)"
+                    ),
+                    {**params, "nss": list(newest), "ats": list(newest.values())},
+                )
+            await self._forget_empty(conn, [execution_id])
+        return len(removed)
+
+    async def _ancestors(
+        self, execution_id: str, namespace: str, start: str, include_start: bool, walk: AncestorWalk
+    ) -> str | None:
+        """Two statements: the chain (a recursive query over ``parent_id``) with the
+        sizes of what each checkpoint would carry, then exactly the states, channel
+        values and writes of the checkpoints the page takes."""
+        cutoff = self.expired_before()
+        skip = 0 if include_start else 1
+        wanted = walk.wanted()
+        params: dict[str, Any] = {
+            "eid": execution_id,
+            "ns": namespace,
+            "start": start,
+            "cutoff": cutoff,
+            "depth": walk.limit - 1 + skip,
+            "wanted": sorted(wanted) if wanted is not None else None,
+        }
+        query = self._sql(
+            q.ANCESTORS,
+            **q.ancestors_fragments(cutoff=cutoff is not None, channels=wanted is not None),
+        )
+        async with self._connection() as conn:
+            chain = await (await conn.execute(query, params, binary=True)).fetchall()
+            if not chain:
+                return None
+            plan = _plan_walk(chain[skip:], walk)
+            taken = [chain[skip + i] for i in range(len(plan.taken))]
+            values: builtins.list[Any] = []
+            if plan.states or plan.channels or plan.writes:
+                values = await (
+                    await conn.execute(
+                        self._sql(q.ANCESTOR_VALUES),
+                        {
+                            "eid": execution_id,
+                            "ns": namespace,
+                            "states": plan.states,
+                            "names": [n for n, _ in plan.channels],
+                            "versions": [ver for _, ver in plan.channels],
+                            "wcids": [k[0] for k in plan.writes],
+                            "wtasks": [k[1] for k in plan.writes],
+                            "widxs": [k[2] for k in plan.writes],
+                        },
+                        binary=True,
+                    )
+                ).fetchall()
+        states = {row[1]: bytes(row[7]) for row in values if row[0] == 0}
+        blobs = {(row[2], row[3]): (row[5], bytes(row[7])) for row in values if row[0] == 1}
+        writes = {
+            (row[1], row[2], row[4]): PendingWrite(
+                row[2], row[4], row[3], bytes(row[7]), content_type=row[5], task_path=row[6]
+            )
+            for row in values
+            if row[0] == 2
+        }
+        for entry, (names, keys) in zip(taken, plan.taken, strict=True):
+            cid: str = entry[1]
+            if walk.include_state and cid not in states:
+                return cid  # removed meanwhile: the next page starts (and ends) there
+            channels: dict[str, Channel] = {}
+            for name, version in zip(entry[10], entry[11], strict=True):
+                if name in names:
+                    found = blobs.get((name, version))
+                    channels[name] = (
+                        Channel(version)
+                        if found is None
+                        else Channel(version, found[1], content_type=found[0])
+                    )
+            cp = Checkpoint(
+                execution_id,
+                states.get(cid, b""),
+                namespace=namespace,
+                checkpoint_id=cid,
+                parent_id=entry[3],
+                node=entry[4],
+                next_nodes=tuple(entry[5]),
+                content_type=entry[6],
+                metadata=json.loads(entry[8]),
+                created_at=from_us(to_us(entry[9])),
+                version=entry[2],
+                channels=channels,
+                pending_writes=[writes[(cid, t, i)] for t, i in keys if (cid, t, i) in writes],
+            )
+            if not walk.take(cp):
+                return cid
+            following = walk.next_after(cp)
+            if following is not None:
+                return following
+        return ""  # the chain was cut (a parent deleted, pruned or expired)
+
+    async def _delete(self, execution_id: str, namespace: str, checkpoint_id: str) -> bool:
+        cutoff = self.expired_before()
+        params = {"eid": execution_id, "ns": namespace, "cid": checkpoint_id}
+        async with self._connection() as conn, conn.transaction():
+            await self._lock(conn, [(execution_id, namespace)])
+            cur = await conn.execute(
+                self._sql(
+                    "WITH gone AS (DELETE FROM {checkpoints} WHERE execution_id = %(eid)s "
+                    "AND namespace = %(ns)s AND checkpoint_id = %(cid)s "
+                    "RETURNING created_at, cardinality(channel_names) > 0 AS carried), "
+                    "writes AS (DELETE FROM {writes} WHERE execution_id = %(eid)s "
+                    "AND namespace = %(ns)s AND checkpoint_id = %(cid)s) "
+                    "SELECT created_at, carried FROM gone"
+                ),
+                params,
+            )
+            row = await cur.fetchone()
+            if row is not None:
+                if row[1]:
+                    await conn.execute(self._sql("SELECT {collect}(%(eid)s, %(ns)s)"), params)
+                await self._forget_empty(conn, [execution_id])
+        # An expired checkpoint goes too (it would be swept anyway) but did not exist.
         return row is not None and (cutoff is None or row[0] >= cutoff)
 
     async def _clear(self, execution_id: str, namespace: str | None) -> int:
         cutoff = self.expired_before()
         scope: LiteralString = "" if namespace is None else " AND namespace = %(ns)s"
-        live: LiteralString = "" if cutoff is None else " WHERE created_at >= %(cutoff)s"
-        async with self._connection() as conn:
+        params = {"eid": execution_id, "ns": namespace, "cutoff": cutoff}
+        async with self._connection() as conn, conn.transaction():
+            if namespace is None:
+                cur = await conn.execute(
+                    self._sql(
+                        "SELECT DISTINCT namespace FROM {checkpoints} "
+                        "WHERE execution_id = %(eid)s UNION "
+                        "SELECT DISTINCT namespace FROM {blobs} WHERE execution_id = %(eid)s"
+                    ),
+                    params,
+                )
+                namespaces = [row[0] for row in await cur.fetchall()]
+            else:
+                namespaces = [namespace]
+            await self._lock(conn, [(execution_id, n) for n in namespaces])
             cur = await conn.execute(
                 self._sql(
                     "WITH gone AS (DELETE FROM {checkpoints} WHERE execution_id = %(eid)s"
-                    "{scope} RETURNING created_at) SELECT count(*) FROM gone{live}",
+                    "{scope} RETURNING created_at), "
+                    "writes AS (DELETE FROM {writes} WHERE execution_id = %(eid)s{scope}), "
+                    "blobs AS (DELETE FROM {blobs} WHERE execution_id = %(eid)s{scope}) "
+                    "SELECT count(*){live}, count(*) FROM gone",
                     scope=scope,
-                    live=live,
+                    live="" if cutoff is None else " FILTER (WHERE created_at >= %(cutoff)s)",
                 ),
-                {"eid": execution_id, "ns": namespace, "cutoff": cutoff},
+                params,
             )
             row = await cur.fetchone()
-        return 0 if row is None else int(row[0])
+            assert row is not None
+            if row[1]:
+                await self._forget_empty(conn, [execution_id])
+        return int(row[0])
 
     async def _put_writes(
         self,
@@ -593,45 +1120,58 @@ class PostgresStore(Backend):
         namespace: str,
         checkpoint_id: str,
         writes: builtins.list[PendingWrite],
-    ) -> bool:
+    ) -> None:
+        # One statement, whether or not the checkpoint is saved. A key with idx >= 0 is
+        # kept as first written (the conflict updates nothing); one with idx < 0 is
+        # replaced. In key order, as the primary key index (and deletes) walk them.
+        # With a TTL, a write already gone in all but storage is replaced too: an orphan
+        # older than the TTL, or one its expired checkpoint took (the sweep has not yet).
         cutoff = self.expired_before()
-        ids = {"eid": execution_id, "ns": namespace, "cid": checkpoint_id, "cutoff": cutoff}
-        async with self._connection() as conn, conn.transaction():
-            # FOR KEY SHARE keeps a concurrent delete or prune from removing the
-            # checkpoint between this check and the insert (it waits for our commit).
-            cur = await conn.execute(
-                self._sql(
-                    "SELECT 1 FROM {checkpoints} WHERE execution_id = %(eid)s "
-                    "AND namespace = %(ns)s AND checkpoint_id = %(cid)s{live} FOR KEY SHARE",
-                    live=_live(cutoff),
-                ),
-                ids,
+        dead: LiteralString = ""
+        if cutoff is not None:
+            dead = (
+                " OR NOT EXISTS (SELECT FROM {checkpoints} AS c "
+                "WHERE c.execution_id = %(eid)s AND c.namespace = %(ns)s "
+                "AND c.checkpoint_id = %(cid)s AND c.created_at >= %(cutoff)s) "
+                "AND (t.created_at < %(cutoff)s OR EXISTS (SELECT FROM {checkpoints} AS c "
+                "WHERE c.execution_id = %(eid)s AND c.namespace = %(ns)s "
+                "AND c.checkpoint_id = %(cid)s AND t.created_at < c.created_at + %(ttl)s))"
             )
-            if await cur.fetchone() is None:
-                return False
-            if writes:
-                await conn.execute(
-                    self._sql(
-                        "INSERT INTO {writes} (execution_id, namespace, checkpoint_id, "
-                        "task_id, idx, channel, value, content_type, task_path) "
-                        "SELECT %(eid)s, %(ns)s, %(cid)s, w.* FROM unnest(%(task_ids)s::text[], "
-                        "%(idxs)s::int4[], %(channels)s::text[], %(values)s::bytea[], "
-                        "%(content_types)s::text[], %(task_paths)s::text[]) AS w "
-                        "ON CONFLICT (execution_id, namespace, checkpoint_id, task_id, idx) "
-                        "DO UPDATE SET channel = excluded.channel, value = excluded.value, "
-                        "content_type = excluded.content_type, task_path = excluded.task_path"
-                    ),
-                    {
-                        **ids,
-                        "task_ids": [w.task_id for w in writes],
-                        "idxs": [w.idx for w in writes],
-                        "channels": [w.channel for w in writes],
-                        "values": [w.value_bytes for w in writes],
-                        "content_types": [w.content_type for w in writes],
-                        "task_paths": [w.task_path for w in writes],
-                    },
-                )
-        return True
+        ordered = sorted(writes, key=lambda w: (w.task_id, w.idx))
+        query = self._sql(
+            "INSERT INTO {writes} AS t (execution_id, namespace, checkpoint_id, task_id, idx, "
+            "channel, value, content_type, task_path, created_at) "
+            "SELECT %(eid)s, %(ns)s, %(cid)s, w.task_id, w.idx, w.channel, w.value, "
+            "w.content_type, w.task_path, %(at)s FROM unnest(%(task_ids)s::text[], "
+            "%(idxs)s::int4[], %(channels)s::text[], %(values)s::bytea[], "
+            "%(content_types)s::text[], %(task_paths)s::text[]) "
+            "AS w (task_id, idx, channel, value, content_type, task_path) "
+            "ON CONFLICT (execution_id, namespace, checkpoint_id, task_id, idx) "
+            "DO UPDATE SET channel = excluded.channel, value = excluded.value, "
+            "content_type = excluded.content_type, task_path = excluded.task_path, "
+            "created_at = excluded.created_at WHERE excluded.idx < 0{dead}",
+            dead=dead,
+        )
+        params = {
+            "eid": execution_id,
+            "ns": namespace,
+            "cid": checkpoint_id,
+            "at": self.now(),
+            "cutoff": cutoff,
+            "ttl": self._ttl(),
+            "task_ids": [w.task_id for w in ordered],
+            "idxs": [w.idx for w in ordered],
+            "channels": [w.channel for w in ordered],
+            "values": [w.value_bytes for w in ordered],
+            "content_types": [w.content_type for w in ordered],
+            "task_paths": [w.task_path for w in ordered],
+        }
+        async with self._connection() as conn:
+            if conn.autocommit:
+                await conn.execute(query, params)
+            else:
+                async with conn.transaction():
+                    await conn.execute(query, params)
 
     def pool_stats(self) -> PoolStats:
         """The connection pool now, from psycopg_pool's ``get_stats()`` (for metrics)."""
@@ -645,3 +1185,91 @@ class PostgresStore(Backend):
             waiting=stats.get("requests_waiting", 0),
             max_size=stats.get("pool_max", self._pool.max_size),
         )
+
+
+def _size(checkpoint: Checkpoint) -> int:
+    """The bytes a save sends: its state and channel values."""
+    return len(checkpoint.state_bytes) + sum(
+        len(ch.value_bytes or b"") for ch in checkpoint.channels.values()
+    )
+
+
+def _stored(checkpoint: Checkpoint, row: Any) -> Checkpoint:
+    """The row a save found under its id (``save_batch``'s ``d`` answer)."""
+    (cid, version, parent_id, node, next_nodes, ctype, state, meta, at) = row[4:13]
+    return Checkpoint(
+        checkpoint.execution_id,
+        bytes(state),
+        namespace=checkpoint.namespace,
+        checkpoint_id=cid,
+        parent_id=parent_id,
+        node=node,
+        next_nodes=tuple(next_nodes),
+        content_type=ctype,
+        metadata=json.loads(meta),
+        created_at=from_us(to_us(at)),
+        version=version,
+        channels={n: Channel(ver) for n, ver in zip(row[14], row[15], strict=True)},
+    )
+
+
+def _after(after: Position | None) -> dict[str, Any]:
+    """The keyset parameters of a position (``queries.page_query``)."""
+    if after is None:
+        return {"at": None}
+    return {"at": from_us(after[0]), "aeid": after[1], "ans": after[2], "aver": after[3]}
+
+
+class _Plan:
+    """What a page of ancestors takes: per checkpoint, the channel names it keeps and
+    the keys of the writes it keeps; and the values to fetch for them."""
+
+    def __init__(self) -> None:
+        self.taken: builtins.list[tuple[set[str], builtins.list[tuple[str, int]]]] = []
+        self.states: builtins.list[str] = []
+        self.channels: builtins.list[tuple[str, str]] = []
+        self.writes: builtins.list[tuple[str, str, int]] = []
+
+
+def _plan_walk(chain: builtins.list[Any], walk: AncestorWalk) -> _Plan:
+    """Walk the chain as ``walk`` will, on sizes alone (``AncestorWalk.take`` and
+    ``weight``), to learn which values the page needs. The real walk runs on the
+    fetched checkpoints afterwards and has the last word."""
+    plan = _Plan()
+    remaining = None if walk.channels is None else builtins.list(walk.channels)
+    used = 0
+    for entry in chain:
+        cid, state_size, names, versions, sizes = (
+            entry[1],
+            entry[7],
+            entry[10],
+            entry[11],
+            entry[12],
+        )
+        keep = None if remaining is None else set(remaining)
+        kept = {n for n in names if keep is None or n in keep}
+        size = (state_size if walk.include_state else 0) + 512
+        size += sum(max(s, 0) + 64 for n, s in zip(names, sizes, strict=True) if n in kept)
+        keys: builtins.list[tuple[str, int]] = []
+        if entry[13] is not None:
+            for task, idx, channel, wsize in zip(
+                entry[13], entry[14], entry[15], entry[16], strict=True
+            ):
+                if keep is None or channel in keep:
+                    keys.append((task, idx))
+                    size += wsize + 64
+        if plan.taken and (len(plan.taken) >= walk.limit or used + size > walk.max_bytes):
+            break
+        used += size
+        plan.taken.append((kept, keys))
+        if walk.include_state:
+            plan.states.append(cid)
+        plan.channels += [(n, ver) for n, ver in zip(names, versions, strict=True) if n in kept]
+        plan.writes += [(cid, task, idx) for task, idx in keys]
+        if remaining is not None:
+            remaining = [n for n in remaining if n not in names]
+            if not remaining:
+                break
+        if not entry[3] or len(plan.taken) >= walk.limit:
+            break
+    return plan
