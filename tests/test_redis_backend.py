@@ -31,9 +31,9 @@ from checkpoint_client import (
 )
 from checkpoint_gateway import context as call_context
 from checkpoint_gateway.backends import BackendURLError, Retention, open_backend
-from checkpoint_gateway.backends._base import to_us
+from checkpoint_gateway.backends._base import to_us, weight
 from checkpoint_gateway.backends.redis import RedisSettings, RedisStore
-from checkpoint_gateway.backends.redis.records import b64
+from checkpoint_gateway.backends.redis.records import b64, light_rows
 from checkpoint_gateway.backends.redis.store import INDEX_GRACE_US
 from checkpoint_gateway.validation import Limits
 from tests.clock import FakeClock
@@ -930,6 +930,11 @@ async def test_a_copy_is_invisible_until_it_is_whole(
     assert staged == 6
     assert len((await store.list("dst", all_namespaces=True)).checkpoints) == 6
     assert [k for k in await keys_of(store) if "~copy:" in k] == []
+    # Published keys lose the stage's expiry (without a TTL setting, nothing expires).
+    copied = [k for k in await keys_of(store) if k.startswith(store.execution_key("dst"))]
+    # namespaces, times, 2 x (versions + 3 checkpoints), orphans and their writes
+    assert len(copied) == 12
+    assert [k for k in copied if await store.client.pttl(k) != -1] == []
     # Orphan writes come along, and wait for their checkpoint in the copy too.
     await store.save(Checkpoint("dst", {}, checkpoint_id="next"))
     assert [w.value for w in (await store.load("dst", "next")).pending_writes] == [b"early"]
@@ -967,3 +972,28 @@ async def test_a_long_lineage_is_copied_in_chunks(make_redis: MakeRedis) -> None
     copied = await store.list("dst", limit=1000)
     assert [c.version for c in copied.checkpoints] == list(range(451, 0, -1))
     assert await store.client.hgetall(store._base("dst", "") + "blobrefs") == {b"m\x001": b"451"}
+
+
+async def test_the_scripts_weigh_checkpoints_as_pages_do(make_redis: MakeRedis) -> None:
+    # Scripts stop pages by their own count of a checkpoint's bytes: it must be the
+    # backends' `weight`, or Redis pages would be cut elsewhere than the contract says.
+    store = await make_redis()
+    channels = {"a": Channel("1", b"x" * 300), "é": Channel("2", {"k": "v" * 50})}
+    await store.save(Checkpoint("run", b"s" * 1000, checkpoint_id="c", channels=channels))
+    await store.save(Checkpoint("run", b"", checkpoint_id="d", namespace="n"))
+    await store.put_writes(
+        "run", "c", [PendingWrite("t", 0, "ch", b"w" * 77), PendingWrite("t", -1, "é", "ü")]
+    )
+    root = store.execution_key("run")
+    for with_writes in ("0", "1"):
+        flat = await store._script(
+            "list_execution",
+            [root + "times"],
+            [root, "+inf", b"", 10, "-inf", 0, with_writes, "light"],
+        )
+        got = {row.checkpoint_id: row.weight for row in light_rows("run", flat)}
+        for cid, namespace in (("c", ""), ("d", "n")):
+            cp = await store.load("run", cid, namespace=namespace)
+            if with_writes == "0":
+                cp = cp.replace(pending_writes=())
+            assert got[cid] == weight(cp), (cid, with_writes)

@@ -37,9 +37,11 @@ move a hash tag or make two keys collide. Checkpoint ids are last in their keys,
 stay raw; index members are raw ids, so ties sort by code point as the contract wants.
 
 Costs. A save is one EVALSHA (coalesced saves share one pipeline): on plain Redis it also
-updates the executions index inside the same script; on a cluster the index is in another
-slot, so one more command (a two-line script) goes to its node at the same time as the
-save. Channel values are counted per (name, version) in ``blobrefs``: removing a
+updates the executions index inside the same script, so ``updated_at`` moves only when a
+checkpoint is stored; on a cluster the index is in another slot, so one more command (a
+two-line script) goes to its node at the same time as the save, and a save then refused
+(conflict, lost compare-and-set, retry of a stored one) still moves ``updated_at`` to its
+attempt. Channel values are counted per (name, version) in ``blobrefs``: removing a
 checkpoint costs O(its channels), never O(lineage). Orphan writes are found through
 ``orphans`` only. What is indexed: checkpoints by version per lineage, by position per
 execution, executions by updated_at (globally and per segment). What is a scan: metadata

@@ -114,6 +114,9 @@ class RedisStore(Backend):
             ``max_connections`` and ``pool_timeout`` (cluster call gate) apply to a ready
             client.
         **kwargs: ``limits``, ``retention``, ``clock`` for ``Backend``.
+
+    A store built on a ready client over data an older version wrote needs ``await
+    store.setup()`` once before use (``open`` runs it).
     """
 
     name = "redis"
@@ -453,9 +456,11 @@ class RedisStore(Backend):
         if not self._cluster:
             reply = await self._script("save", keys, args)
         else:
-            # The index is in another slot: its entry goes at the same time as the save
-            # (an entry whose save then fails is skipped by listings and taken out
-            # lazily; a save never stands without its entry unless this call fails).
+            # The index is in another slot: its entry goes at the same time as the save,
+            # so a stored checkpoint never stands without it (unless this call fails, and
+            # then its retry adds it). The price: a save that is then refused (a conflict,
+            # a lost compare-and-set, a retry of a stored one) still moves updated_at to
+            # its attempt; an execution with nothing live is skipped by listings.
             reply, _ = await asyncio.gather(
                 self._script("save", keys, args),
                 self._index_add(checkpoint.execution_id, created_at),
