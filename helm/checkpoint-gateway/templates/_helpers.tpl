@@ -79,9 +79,40 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* The chart's Secret holds the backend URL (unless an existing Secret does) and extraSecretEnv. */}}
+{{/*
+The chart's Secret holds the backend URL (unless backend.existingSecret does), the page
+token key (unless auth.pageTokenKey.existingSecret does) and extraSecretEnv.
+*/}}
 {{- define "cg.createSecret" -}}
-{{- if or (not .Values.backend.existingSecret) .Values.extraSecretEnv }}true{{ end }}
+{{- if or (not .Values.backend.existingSecret) (not .Values.auth.pageTokenKey.existingSecret) .Values.extraSecretEnv }}true{{ end }}
+{{- end }}
+
+{{/*
+The data of the chart's Secret as it is in the cluster; {} when there is none yet, and
+always with `helm template` (no cluster). Only this reads the cluster (tests replace it).
+*/}}
+{{- define "cg.liveSecretData" -}}
+{{- $live := lookup "v1" "Secret" .Release.Namespace (include "cg.fullname" .) }}
+{{- (get $live "data") | default dict | toYaml }}
+{{- end }}
+
+{{/*
+The page token key, base64 as Secret data: the one the Secret already holds (so an upgrade
+keeps it, and the page tokens in flight stay valid), or a new random one on install.
+*/}}
+{{- define "cg.pageTokenKeyData" -}}
+{{- $live := include "cg.liveSecretData" . | fromYaml }}
+{{- get $live "CHECKPOINT_GATEWAY_PAGE_TOKEN_KEY" | default (randAlphaNum 48 | b64enc) }}
+{{- end }}
+
+{{/* Where the auth Secrets are mounted: each a read-only directory, never subPath. */}}
+{{- define "cg.principalsDir" -}}/etc/checkpoint-gateway/principals{{- end }}
+{{- define "cg.jwksDir" -}}/etc/checkpoint-gateway/jwks{{- end }}
+
+{{/* Whether callers must authenticate (a principals file or a JWKS). */}}
+{{- define "cg.authEnabled" -}}
+{{- $a := .Values.auth }}
+{{- if or $a.principals.existingSecret $a.jwt.jwksExistingSecret $a.jwt.jwksUrl }}true{{ end }}
 {{- end }}
 
 {{- define "cg.tlsDir" -}}
@@ -131,6 +162,33 @@ Every rule values.schema.json cannot express; rendering stops with one clear mes
 {{- end }}
 {{- if and $v.autoscaling.enabled (lt (int $v.autoscaling.maxReplicas) (int $v.autoscaling.minReplicas)) }}
 {{- fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}
+{{- end }}
+{{- $jwt := $v.auth.jwt }}
+{{- if and $jwt.jwksExistingSecret $jwt.jwksUrl }}
+{{- fail "auth.jwt: give jwksExistingSecret or jwksUrl, not both (the gateway takes one JWKS)" }}
+{{- end }}
+{{- if or $jwt.jwksExistingSecret $jwt.jwksUrl }}
+{{- if or (not $jwt.issuer) (not $jwt.audience) }}
+{{- fail "auth.jwt with a JWKS needs auth.jwt.issuer and auth.jwt.audience: without them any token signed by those keys, whoever it was issued to, would be accepted" }}
+{{- end }}
+{{- else if or $jwt.issuer $jwt.audience $jwt.tenantClaim $jwt.rolesClaim (ne (toString $jwt.leewaySeconds) "") }}
+{{- fail "auth.jwt settings are set but no JWKS: set auth.jwt.jwksExistingSecret or auth.jwt.jwksUrl (else JWTs are not accepted at all)" }}
+{{- end }}
+{{- if $v.metrics.auth }}
+{{- if not $v.metrics.enabled }}
+{{- fail "metrics.auth=true needs metrics.enabled=true" }}
+{{- end }}
+{{- if not $v.auth.principals.existingSecret }}
+{{- fail "metrics.auth=true needs auth.principals.existingSecret: the scraper's bearer token is looked up in the principals file (a principal with the metrics role)" }}
+{{- end }}
+{{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.serviceMonitor.bearerTokenSecret.name) }}
+{{- fail (printf "metrics.auth=true with metrics.serviceMonitor.enabled=true needs metrics.serviceMonitor.bearerTokenSecret.name: a Secret in namespace %s holding the token of a principal with the metrics role (else every scrape gets 401)" .Release.Namespace) }}
+{{- end }}
+{{- end }}
+{{- range $name := list "CHECKPOINT_GATEWAY_BACKEND" "CHECKPOINT_GATEWAY_PAGE_TOKEN_KEY" }}
+{{- if hasKey $v.extraEnv $name }}
+{{- fail (printf "extraEnv.%s: a secret does not go in the ConfigMap (and the chart's Secret would win over it); use extraSecretEnv, backend.existingSecret or auth.pageTokenKey.existingSecret" $name) }}
+{{- end }}
 {{- end }}
 {{- end }}
 
