@@ -44,6 +44,20 @@ def sync_conn(postgres_url: str) -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every statement psycopg sends from now on (queries, not BEGIN/COMMIT)."""
+    sent: list[object] = []
+    original = psycopg.AsyncCursor.execute
+
+    async def counting(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query)
+        return await original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.AsyncCursor, "execute", counting)
+    return sent
+
+
 def table(store: PostgresStore, name: str) -> sql.Identifier:
     """One of the store's tables, schema-qualified: ``table(store, "checkpoints")``."""
     return sql.Identifier(store.settings.schema, store.settings.table_prefix + name)

@@ -10,7 +10,9 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -19,6 +21,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from checkpoint_client import (
+    Channel,
     Checkpoint,
     NotFound,
     PendingWrite,
@@ -26,12 +29,14 @@ from checkpoint_client import (
     Unavailable,
 )
 from checkpoint_gateway.backends import open_backend
+from checkpoint_gateway.backends._base import to_us
 from checkpoint_gateway.backends.postgres import (
     MIGRATIONS,
     PostgresSettings,
     PostgresStore,
     migrate,
 )
+from checkpoint_gateway.backends.postgres import schema as pg
 from checkpoint_gateway.validation import Limits, MiB
 from tests.harness.postgres import drop_schema, free_port, new_schema
 from tests.postgres_stores import OpenStore, table
@@ -591,3 +596,405 @@ async def test_list_walks_the_version_index(
     assert [c.version for c in first.checkpoints] == [3000, 2999, 2998]
     nxt = await store.list("big", limit=3, page_token=first.next_page_token)
     assert [c.version for c in nxt.checkpoints] == [2997, 2996, 2995]
+
+
+# -- the listings' plans --------------------------------------------------------------------------
+
+
+def bulk_insert(
+    conn: psycopg.Connection[Any], store: PostgresStore, rows: int, executions: int
+) -> None:
+    """``rows`` checkpoints over ``executions`` executions and three namespaces, a second
+    apart, each with its own ``run_id`` in five (so a run matches a handful), and the
+    executions index to match; then ANALYZE, as autovacuum would."""
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} (execution_id, namespace, checkpoint_id, version, parent_id, node, "
+            "next_nodes, content_type, state, metadata, metadata_text, created_at) "
+            "SELECT 'e' || (g %% %s), 'ns' || (g %% 3), 'c' || g, g, '', 'n', ARRAY[]::text[], "
+            "'application/json', convert_to(repeat('x', 200), 'UTF8'), "
+            "jsonb_build_object('run_id', 'r' || (g / 5), 'step', g), "
+            "jsonb_build_object('run_id', 'r' || (g / 5), 'step', g)::text, "
+            "timestamptz '2026-01-01' + g * interval '1 second' FROM generate_series(1, %s) AS g"
+        ).format(table(store, "checkpoints")),
+        [executions, rows],
+    )
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} (execution_id, updated_at) "
+            "SELECT execution_id, max(created_at) FROM {} GROUP BY execution_id"
+        ).format(table(store, "executions"), table(store, "checkpoints"))
+    )
+    for name in ("checkpoints", "executions"):
+        conn.execute(sql.SQL("ANALYZE {}").format(table(store, name)))
+
+
+async def test_search_by_run_id_walks_the_metadata_index(
+    open_store: OpenStore, sync_conn: psycopg.Connection[Any]
+) -> None:
+    store = await open_store()
+    bulk_insert(sync_conn, store, 20_000, 2_000)
+    index = store.settings.table_prefix + "checkpoints_metadata"
+    token = {"at": datetime(2026, 1, 2, tzinfo=UTC), "aeid": "e9", "ans": "ns0", "aver": 99}
+    for after in ({"at": None}, token):
+        params = {"like": None, "limit": 51, "budget": MiB, **after}
+        scan = await page_scan(store, "search", params, {"run_id": "r7"})
+        indexes = [n.get("Index Name") for n in plan_nodes(scan)]
+        assert index in indexes, scan
+    found = await store.search({"run_id": "r7"})
+    assert [c.metadata["step"] for c in found.checkpoints] == [39, 38, 37, 36, 35]
+
+
+async def test_listings_across_namespaces_walk_the_created_at_index(
+    open_store: OpenStore, sync_conn: psycopg.Connection[Any]
+) -> None:
+    store = await open_store()
+    bulk_insert(sync_conn, store, 6_000, 2)  # two executions of 3,000 checkpoints
+    index = store.settings.table_prefix + "checkpoints_created"
+    token = {"at": datetime(2026, 1, 1, 1, tzinfo=UTC), "aeid": "e1", "ans": "ns0", "aver": 3000}
+    for after in ({"at": None}, token):
+        params = {"eid": "e1", "limit": 51, "budget": MiB, **after}
+        scan = await page_scan(store, "execution", params, {})
+        nodes = list(plan_nodes(scan))
+        # Newest first along the index; ties on created_at, if any, sorted incrementally.
+        assert [n["Node Type"] for n in nodes if "Sort" in n["Node Type"]] in (
+            [],
+            ["Incremental Sort"],
+        ), scan
+        scans = [n for n in nodes if n.get("Index Name") == index]
+        assert scans, scan
+        assert scans[0]["Scan Direction"] == "Backward"
+    page = await store.list("e1", all_namespaces=True, limit=3)
+    assert [c.version for c in page.checkpoints] == [5999, 5997, 5995]
+
+
+async def test_executions_are_listed_from_their_index(
+    open_store: OpenStore, sync_conn: psycopg.Connection[Any]
+) -> None:
+    store = await open_store()
+    bulk_insert(sync_conn, store, 20_000, 5_000)
+    index = store.settings.table_prefix + "executions_updated"
+    for after in (None, (to_us(datetime(2026, 1, 1, 3, tzinfo=UTC)), "e7")):
+        query, params = store.executions_query("", after, 51)
+        plan = await explain(store, query, params)
+        nodes = list(plan_nodes(plan))
+        kinds = [n["Node Type"] for n in nodes]
+        assert "Seq Scan" not in kinds, plan
+        assert "Sort" not in kinds, plan
+        assert index in [n.get("Index Name") for n in nodes], plan
+    page = await store.executions(limit=2)
+    assert [x.execution_id for x in page.executions] == ["e0", "e4999"]
+
+
+async def test_namespaces_are_found_with_a_probe_each(open_store: OpenStore) -> None:
+    # A loose index scan: listing the namespaces of an execution does not read its
+    # checkpoints, however many there are.
+    store = await open_store(config={"min_size": 1, "max_size": 1})
+    for ns in ("a", "b", "c"):
+        await store.save_many([Checkpoint("run", {}, namespace=ns) for _ in range(20)] * 1)
+        for _ in range(9):
+            await store.save_many([Checkpoint("run", {}, namespace=ns) for _ in range(20)])
+    before = await index_reads(store, "checkpoints_pkey")
+    assert (await store.namespaces("run")).namespaces == ["a", "b", "c"]
+    read = await index_reads(store, "checkpoints_pkey") - before
+    assert read < 20, f"{read} primary key entries read to list 3 namespaces of 600 rows"
+
+
+async def index_reads(store: PostgresStore, index: str) -> int:
+    """Entries read from one of the store's indexes so far (statistics flushed first)."""
+    async with store._pool.connection() as conn:  # the pool's only connection
+        await conn.execute("SELECT pg_stat_force_next_flush()")
+    async with store._pool.connection() as conn:
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        cur = await conn.execute(
+            "SELECT idx_tup_read FROM pg_stat_user_indexes "
+            "WHERE schemaname = %s AND indexrelname = %s",
+            [store.settings.schema, store.settings.table_prefix + index],
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def toast_blocks(store: PostgresStore) -> int:
+    """Blocks of the checkpoints table's TOAST (where large states live) read so far."""
+    async with store._pool.connection() as conn:
+        await conn.execute("SELECT pg_stat_force_next_flush()")
+    async with store._pool.connection() as conn:
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        cur = await conn.execute(
+            "SELECT coalesce(toast_blks_read, 0) + coalesce(toast_blks_hit, 0) "
+            "FROM pg_statio_user_tables WHERE schemaname = %s AND relname = %s",
+            [store.settings.schema, store.settings.table_prefix + "checkpoints"],
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize("kind", ["lineage", "execution", "search"])
+async def test_a_page_of_large_states_reads_only_the_states_it_returns(
+    open_store: OpenStore, kind: str
+) -> None:
+    # 20 states of 200 KiB (random, so stored uncompressed out of line), pages of at
+    # most 1 MiB: the page holds 5 and is cut short. Reading every state to weigh it
+    # would touch all 20 in TOAST (about 25 blocks each); the page reads its 5.
+    limits = Limits(max_state_bytes=MiB, max_page_bytes=MiB)
+    store = await open_store(limits=limits, config={"min_size": 1, "max_size": 1})
+    for i in range(20):
+        await store.save(Checkpoint("run", os.urandom(200 * 1024), checkpoint_id=f"c{i:02d}"))
+    before = await toast_blocks(store)
+    if kind == "lineage":
+        page = await store.list("run", limit=20)
+    elif kind == "execution":
+        page = await store.list("run", limit=20, all_namespaces=True)
+    else:
+        page = await store.search(limit=20)
+    read = await toast_blocks(store) - before
+    assert [c.checkpoint_id for c in page.checkpoints] == [f"c{i:02d}" for i in range(19, 14, -1)]
+    assert page.next_page_token is not None
+    assert all(len(c.state_bytes) == 200 * 1024 for c in page.checkpoints)
+    assert 5 * 20 < read < 8 * 25, f"{read} TOAST blocks read for a page of 5 states"
+
+
+# -- statements and transactions ----------------------------------------------------------------
+
+
+async def test_reads_and_writes_are_one_statement_each(
+    open_store: OpenStore, statements: list[object]
+) -> None:
+    store = await open_store(config={"check": False, "coalesce_saves": False})
+    parent = ""
+    for i in range(4):
+        await store.put_writes("run", f"c{i}", [PendingWrite("t", 0, "m", b"%d" % i)])
+        channels = {"m": Channel(str(i // 2), [i // 2])} if i % 2 == 0 else {"m": Channel("0")}
+        cp = Checkpoint("run", {"i": i}, checkpoint_id=f"c{i}", parent_id=parent, channels=channels)
+        await store.save(cp)
+        parent = f"c{i}"
+    await store.save(Checkpoint("run", {}, namespace="sub", checkpoint_id="s"))
+    calls = {
+        "save": lambda: store.save(Checkpoint("run", {}, channels={"m": Channel("0")})),
+        "save_many": lambda: store.save_many([Checkpoint("run", {}) for _ in range(5)]),
+        "put_writes": lambda: store.put_writes("run", "x", [PendingWrite("t", 0, "m", b"")]),
+        "load": lambda: store.load("run", "c1"),
+        "latest": lambda: store.latest("run"),
+        "list": lambda: store.list("run", with_writes=True),
+        "list across namespaces": lambda: store.list("run", all_namespaces=True),
+        "search": lambda: store.search({"missing": 1}),
+        "namespaces": lambda: store.namespaces("run"),
+        "executions": lambda: store.executions(),
+    }
+    for name, call in calls.items():
+        statements.clear()
+        await call()
+        assert len(statements) == 1, name
+    # The parent chain: the chain with sizes, then the values the page keeps.
+    statements.clear()
+    page = await store.ancestors("run", "c3", channels=["m"], include_state=True)
+    assert len(statements) == 2
+    assert [c.checkpoint_id for c in page.checkpoints] == ["c2"]
+    assert page.checkpoints[0].channels["m"].value == [1]
+    assert [w.value for w in page.checkpoints[0].pending_writes] == [b"2"]
+    assert page.checkpoints[0].state == {"i": 2}
+
+
+@pytest.fixture
+def transactions_seen(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The statements of every transaction block opened from now on (and, as a block
+    of their own, those run outside one)."""
+    blocks: list[list[str]] = []
+    depth = [0]
+    original_transaction = psycopg.AsyncConnection.transaction
+    original_execute = psycopg.AsyncCursor.execute
+
+    @asynccontextmanager
+    async def transaction(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        if depth[0] == 0:
+            blocks.append([])
+        depth[0] += 1
+        try:
+            async with original_transaction(self, *args, **kwargs) as tx:
+                yield tx
+        finally:
+            depth[0] -= 1
+
+    async def execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        if depth[0] == 0:
+            blocks.append(["<outside a transaction>"])
+        blocks[-1].append(repr(query)[:60])
+        return await original_execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.AsyncConnection, "transaction", transaction)
+    monkeypatch.setattr(psycopg.AsyncCursor, "execute", execute)
+    return blocks
+
+
+async def test_copy_prune_and_delete_where_run_in_one_transaction_each(
+    open_store: OpenStore, sync_conn: psycopg.Connection[Any], transactions_seen: list[list[str]]
+) -> None:
+    store = await open_store(config={"check": False})
+    for i in range(4):
+        channels = {"m": Channel(str(i), i)}
+        await store.save(Checkpoint("src", {"i": i}, metadata={"k": i % 2}, channels=channels))
+        await store.save(Checkpoint("src", {"i": i}, namespace="sub", metadata={"k": 1}))
+    await store.put_writes("src", "orphan", [PendingWrite("t", 0, "m", b"o")])
+    for name, call, result in [
+        ("copy", lambda: store.copy_execution("src", "dst"), 8),
+        ("delete_where", lambda: store.delete_where({"k": 0}), 4),
+        # One transaction per execution: Backend.prune calls _prune for each.
+        ("prune", lambda: store.prune(["dst"]), 4),
+    ]:
+        transactions_seen.clear()
+        assert await call() == result, name
+        assert len(transactions_seen) == 1, (name, transactions_seen)
+        assert "<outside a transaction>" not in transactions_seen[0], name
+    # Everything the copy wrote, it wrote in one transaction.
+    xids = set()
+    for name in ("checkpoints", "blobs", "writes", "executions"):
+        rows = sync_conn.execute(
+            sql.SQL("SELECT DISTINCT xmin::text FROM {} WHERE execution_id = 'dst'").format(
+                table(store, name)
+            )
+        ).fetchall()
+        xids |= {r[0] for r in rows}
+    assert len(xids) == 1
+
+
+async def test_a_copy_that_fails_at_its_last_step_leaves_nothing(
+    open_store: OpenStore, sync_conn: psycopg.Connection[Any]
+) -> None:
+    store = await open_store()
+    await store.save(Checkpoint("src", {}, channels={"m": Channel("1", 1)}))
+    await store.put_writes("src", "x", [PendingWrite("t", 0, "m", b"")])
+    schema = sql.Identifier(store.settings.schema)
+    sync_conn.execute(
+        sql.SQL(
+            "CREATE FUNCTION {}.fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'the disk filled up' USING ERRCODE = 'disk_full'; END $$"
+        ).format(schema)
+    )
+    sync_conn.execute(
+        sql.SQL(
+            "CREATE TRIGGER fail BEFORE INSERT OR UPDATE ON {} FOR EACH ROW "
+            "EXECUTE FUNCTION {}.fail()"
+        ).format(table(store, "executions"), schema)
+    )
+    with pytest.raises(Unavailable, match="disk filled up"):
+        await store.copy_execution("src", "dst")
+    for name in ("checkpoints", "blobs", "writes", "executions"):
+        count = sync_conn.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE execution_id = 'dst'").format(table(store, name))
+        ).fetchone()
+        assert count == (0,), name
+    sync_conn.execute(sql.SQL("DROP TRIGGER fail ON {}").format(table(store, "executions")))
+    assert await store.copy_execution("src", "dst") == 1
+    assert (await store.latest("dst")).channels["m"].value == 1
+
+
+# -- locks --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", ["delete", "clear", "prune", "delete_where", "copy"])
+async def test_removals_and_copies_take_the_lineage_locks_of_saves(
+    open_store: OpenStore, sync_conn: psycopg.Connection[Any], operation: str
+) -> None:
+    # A save checks that a channel value exists, then refers to it; whatever removes
+    # values (or copies them) must hold the same lineage locks, or a value could go
+    # between a save's check and its commit. A trigger records the advisory locks the
+    # removing (or copying) transaction holds.
+    store = await open_store()
+    for ns in ("", "sub"):
+        for i in range(2):
+            cp = Checkpoint("run", {}, namespace=ns, checkpoint_id=f"c{i}", metadata={"k": 1})
+            await store.save(cp.replace(channels={"m": Channel(str(i), i)}))
+    schema = sql.Identifier(store.settings.schema)
+    sync_conn.execute(sql.SQL("CREATE TABLE {}.seen (classid oid, objid oid)").format(schema))
+    sync_conn.execute(
+        sql.SQL(
+            "CREATE FUNCTION {schema}.record_locks() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN INSERT INTO {schema}.seen SELECT classid, objid FROM pg_locks "
+            "WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted; "
+            "RETURN NULL; END $$"
+        ).format(schema=schema)
+    )
+    sync_conn.execute(
+        sql.SQL(
+            "CREATE TRIGGER record_locks AFTER INSERT OR DELETE ON {} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION {}.record_locks()"
+        ).format(table(store, "blobs"), schema)
+    )
+    lineages = [("run", ""), ("run", "sub")]
+    if operation == "delete":
+        await store.delete("run", "c0", namespace="sub")
+        lineages = [("run", "sub")]
+    elif operation == "clear":
+        await store.clear("run")
+    elif operation == "prune":
+        await store.prune(["run"])
+    elif operation == "delete_where":
+        await store.delete_where({"k": 1})
+    else:
+        await store.copy_execution("run", "copy")
+        lineages += [("copy", ""), ("copy", "sub")]
+    rows = sync_conn.execute(
+        sql.SQL("SELECT DISTINCT classid, objid FROM {}.seen").format(schema)
+    ).fetchall()
+    assert rows, "the trigger saw no statement"
+    wanted = {pg.lock_key(store.settings.schema, "checkpoint_", e, n) for e, n in lineages}
+    assert {advisory_key(int(c), int(o)) for c, o in rows} >= wanted
+
+
+def advisory_key(classid: int, objid: int) -> int:
+    """The bigint key of an advisory lock, from its pg_locks row."""
+    key = (classid << 32) | objid
+    return key - (1 << 64) if key >= 1 << 63 else key
+
+
+async def test_saves_racing_prunes_never_leave_a_reference_without_its_value(
+    open_store: OpenStore,
+) -> None:
+    # Each save refers to the value a checkpoint some steps back stored; prunes keep
+    # only the newest checkpoint, and collect the values it does not carry. A save
+    # either finds the value (and the value stays) or is told to send it: never a
+    # checkpoint whose channel has no value.
+    store = await open_store(config={"max_size": 8, "coalesce_saves": False})
+    await store.save(Checkpoint("run", {}, channels={"m": Channel("0", 0)}))
+    outcomes: list[object] = []
+
+    async def saver(k: int) -> None:
+        for i in range(15):
+            version = str((k * 100 + i) % 3)
+            cp = Checkpoint("run", {"k": k, "i": i}, channels={"m": Channel(version)})
+            try:
+                outcomes.append(await store.save(cp))
+            except NotFound:
+                await store.save(cp.replace(channels={"m": Channel(version, int(version))}))
+                outcomes.append("sent")
+
+    async def pruner() -> None:
+        for _ in range(15):
+            await store.prune(["run"])
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(saver(k) for k in range(4)), pruner(), pruner())
+    assert "sent" in outcomes
+    assert any(isinstance(o, Checkpoint) for o in outcomes)
+    for cp in (await store.list("run", limit=100)).checkpoints:
+        assert cp.channels["m"].value == int(cp.channels["m"].version), cp
+
+
+async def test_execution_prefixes_match_literally(open_store: OpenStore) -> None:
+    # Tenants will scope listings by an execution id prefix; LIKE's wildcards in one
+    # must match only themselves.
+    store = await open_store()
+    for eid in ("t_1/a", "t_1/b", "tx1/a", "t%1/a", "t_10"):
+        await store.save(Checkpoint(eid, {}, metadata={"k": 1}))
+    found, _ = await store._search("t_1/", None, 10, {}, with_writes=False, max_bytes=MiB)
+    assert sorted(c.execution_id for c in found) == ["t_1/a", "t_1/b"]
+    listed = await store._executions("t%1", None, 10)
+    assert [x.execution_id for x in listed] == ["t%1/a"]
+    assert await store._delete_where("t_1", None, {"k": 1}) == 3  # t_1/a, t_1/b, t_10
+    assert sorted(x.execution_id for x in (await store.executions()).executions) == [
+        "t%1/a",
+        "tx1/a",
+    ]

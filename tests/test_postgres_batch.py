@@ -73,20 +73,6 @@ async def same_as_item_by_item(
     return got
 
 
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every statement psycopg sends from now on (queries, not BEGIN/COMMIT)."""
-    sent: list[object] = []
-    original = psycopg.AsyncCursor.execute
-
-    async def counting(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(query)
-        return await original(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg.AsyncCursor, "execute", counting)
-    return sent
-
-
 # -- one round trip, one transaction --------------------------------------------------------
 
 
@@ -105,6 +91,55 @@ async def test_a_batch_is_one_statement_and_one_transaction(
     statements.clear()
     await store.save(Checkpoint("run-0", {"i": 60}))
     assert len(statements) == 1
+
+
+async def test_a_batch_with_channels_ttl_and_retention_is_still_one_statement(
+    open_store: OpenStore, sync_conn: psycopg.Connection[Any], statements: list[object]
+) -> None:
+    # Everything a save does now (expiry, channel checks and values, retention with the
+    # orphan rule and value collection, the executions index) happens inside the one
+    # statement: every row the batch wrote carries the batch's transaction id.
+    clock = FakeClock()
+    retention = Retention(max_checkpoints=3, ttl_seconds=60)
+    config = {"check": False, "coalesce_saves": False}
+    store = await open_store(config=config, retention=retention, clock=clock)
+    await store.save_many(
+        [Checkpoint(f"run-{i}", {}, channels={"m": Channel("0", 0)}) for i in range(4)]
+    )
+    await store.put_writes("run-0", "orphan", [PendingWrite("t", 0, "c", b"")])
+    clock.advance(61)
+    statements.clear()
+    batch = [
+        Checkpoint(
+            f"run-{i % 4}",
+            {"i": i},
+            channels={"m": Channel(str(i), i), "n": Channel("1", "same")},
+        )
+        for i in range(1, 25)
+    ]
+    results = await store.save_many(batch)
+    assert all(isinstance(r, Checkpoint) for r in results), results
+    assert len(statements) == 1
+    xids = set()
+    for name in ("checkpoints", "blobs", "executions"):
+        rows = sync_conn.execute(
+            sql.SQL("SELECT DISTINCT xmin::text FROM {}").format(table(store, name))
+        ).fetchall()
+        xids |= {r[0] for r in rows}
+    assert len(xids) == 1
+    # Retention kept three per lineage, and their values only; the TTL took the rest.
+    for k in range(4):
+        newest = 24 if k == 0 else 20 + k
+        listed = (await store.list(f"run-{k}")).checkpoints
+        assert [c.channels["m"].value for c in listed] == [newest, newest - 4, newest - 8]
+    blobs = sync_conn.execute(
+        sql.SQL("SELECT count(*) FROM {}").format(table(store, "blobs"))
+    ).fetchone()
+    assert blobs == (4 * 3 + 4,)  # m of each remaining checkpoint, n once per lineage
+    writes = sync_conn.execute(
+        sql.SQL("SELECT count(*) FROM {}").format(table(store, "writes"))
+    ).fetchone()
+    assert writes == (0,)
 
 
 async def test_concurrent_single_saves_are_coalesced_into_one_batch(

@@ -711,9 +711,12 @@ class PostgresStore(Backend):
             rows = await (await conn.execute(query, params)).fetchall()
         return [row[0] for row in rows]
 
-    async def _executions(
+    def executions_query(
         self, prefix: str, after: tuple[int, str] | None, limit: int
-    ) -> builtins.list[ExecutionInfo]:
+    ) -> tuple[sql.Composed, dict[str, Any]]:
+        """The statement ``_executions`` runs (exposed so tests can EXPLAIN it): a walk
+        of the executions index from ``after`` down, each row checked for a live
+        checkpoint with one probe of ``(execution_id, created_at)``."""
         cutoff = self.expired_before()
         where: LiteralString = "true"
         if prefix:
@@ -738,6 +741,12 @@ class PostgresStore(Backend):
             "cutoff": cutoff,
             "limit": limit,
         }
+        return query, params
+
+    async def _executions(
+        self, prefix: str, after: tuple[int, str] | None, limit: int
+    ) -> builtins.list[ExecutionInfo]:
+        query, params = self.executions_query(prefix, after, limit)
         async with self._connection() as conn:
             rows = await (await conn.execute(query, params)).fetchall()
         return [ExecutionInfo(eid, from_us(to_us(at))) for eid, at in rows]
