@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from checkpoint_client import (
     Channel,
     Checkpoint,
+    CheckpointPage,
     NotFound,
     PendingWrite,
     ResourceExhausted,
@@ -732,29 +733,51 @@ async def toast_blocks(store: PostgresStore) -> int:
     return int(row[0])
 
 
-@pytest.mark.parametrize("kind", ["lineage", "execution", "search"])
+@pytest.mark.parametrize("kind", ["lineage", "execution", "search", "ancestors"])
 async def test_a_page_of_large_states_reads_only_the_states_it_returns(
     open_store: OpenStore, kind: str
 ) -> None:
-    # 20 states of 200 KiB (random, so stored uncompressed out of line), pages of at
-    # most 1 MiB: the page holds 5 and is cut short. Reading every state to weigh it
-    # would touch all 20 in TOAST (about 25 blocks each); the page reads its 5.
+    # 20 states of 200 KiB (random, so stored uncompressed out of line) under an empty
+    # one, pages of at most 1 MiB: the page holds 5 of them and is cut short. Reading
+    # every state to weigh it would touch all 20 in TOAST (about 25 blocks each); the
+    # page reads the 5 it returns.
     limits = Limits(max_state_bytes=MiB, max_page_bytes=MiB)
     store = await open_store(limits=limits, config={"min_size": 1, "max_size": 1})
     for i in range(20):
-        await store.save(Checkpoint("run", os.urandom(200 * 1024), checkpoint_id=f"c{i:02d}"))
+        parent = f"c{i - 1:02d}" if i else ""
+        state = os.urandom(200 * 1024)
+        await store.save(Checkpoint("run", state, checkpoint_id=f"c{i:02d}", parent_id=parent))
+    await store.save(Checkpoint("run", b"", checkpoint_id="leaf", parent_id="c19"))
+
+    async def fetch(token: str | None) -> CheckpointPage:
+        if kind == "ancestors":
+            return await store.ancestors(
+                "run", "leaf", include_state=True, limit=20, page_token=token
+            )
+        if kind == "lineage":
+            return await store.list("run", limit=20, page_token=token)
+        if kind == "execution":
+            return await store.list("run", limit=20, all_namespaces=True, page_token=token)
+        return await store.search(limit=20, page_token=token)
+
     before = await toast_blocks(store)
-    if kind == "lineage":
-        page = await store.list("run", limit=20)
-    elif kind == "execution":
-        page = await store.list("run", limit=20, all_namespaces=True)
-    else:
-        page = await store.search(limit=20)
+    page = await fetch(None)
     read = await toast_blocks(store) - before
+    if kind != "ancestors":
+        assert page.checkpoints[0].checkpoint_id == "leaf"
+        page = CheckpointPage(page.checkpoints[1:], page.next_page_token)
     assert [c.checkpoint_id for c in page.checkpoints] == [f"c{i:02d}" for i in range(19, 14, -1)]
     assert page.next_page_token is not None
     assert all(len(c.state_bytes) == 200 * 1024 for c in page.checkpoints)
-    assert 5 * 20 < read < 8 * 25, f"{read} TOAST blocks read for a page of 5 states"
+    assert 5 * 20 < read < 8 * 25, f"{read} TOAST blocks read for a page of 5 large states"
+    # The next pages go on where this one was cut.
+    seen = [c.checkpoint_id for c in page.checkpoints]
+    token = page.next_page_token
+    while token is not None:
+        page = await fetch(token)
+        seen += [c.checkpoint_id for c in page.checkpoints]
+        token = page.next_page_token
+    assert seen == [f"c{i:02d}" for i in range(19, -1, -1)]
 
 
 # -- statements and transactions ----------------------------------------------------------------

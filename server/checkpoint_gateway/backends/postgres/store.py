@@ -1061,6 +1061,8 @@ class PostgresStore(Backend):
             following = walk.next_after(cp)
             if following is not None:
                 return following
+        if plan.refused is not None:
+            return plan.refused  # the next page starts there
         return ""  # the chain was cut (a parent deleted, pruned or expired)
 
     async def _delete(self, execution_id: str, namespace: str, checkpoint_id: str) -> bool:
@@ -1236,8 +1238,9 @@ class _Plan:
     def __init__(self) -> None:
         self.taken: builtins.list[tuple[set[str], builtins.list[tuple[str, int]]]] = []
         self.states: builtins.list[str] = []
-        self.channels: builtins.list[tuple[str, str]] = []
+        self.channels: dict[tuple[str, str], None] = {}  # distinct, in order
         self.writes: builtins.list[tuple[str, str, int]] = []
+        self.refused: str | None = None  # the checkpoint the page had no room for
 
 
 def _plan_walk(chain: builtins.list[Any], walk: AncestorWalk) -> _Plan:
@@ -1268,12 +1271,15 @@ def _plan_walk(chain: builtins.list[Any], walk: AncestorWalk) -> _Plan:
                     keys.append((task, idx))
                     size += wsize + 64
         if plan.taken and (len(plan.taken) >= walk.limit or used + size > walk.max_bytes):
+            plan.refused = cid
             break
         used += size
         plan.taken.append((kept, keys))
         if walk.include_state:
             plan.states.append(cid)
-        plan.channels += [(n, ver) for n, ver in zip(names, versions, strict=True) if n in kept]
+        for pair in zip(names, versions, strict=True):
+            if pair[0] in kept:
+                plan.channels[pair] = None
         plan.writes += [(cid, task, idx) for task, idx in keys]
         if remaining is not None:
             remaining = [n for n in remaining if n not in names]
