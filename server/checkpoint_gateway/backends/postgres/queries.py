@@ -12,6 +12,7 @@ are one statement each.
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Sequence
 from datetime import UTC
@@ -19,8 +20,11 @@ from typing import Any, LiteralString
 
 from checkpoint_client import Channel, Checkpoint, PendingWrite
 
+from .._base import AncestorWalk
+
 __all__ = [
     "ANCESTOR_VALUES",
+    "AncestorPlan",
     "CHANNELS",
     "COLUMNS",
     "FULL",
@@ -34,6 +38,7 @@ __all__ = [
     "like_prefix",
     "live",
     "page_fragments",
+    "plan_walk",
 ]
 
 #: A checkpoint row ``c`` with the channel values of ``CHANNELS`` (15 columns).
@@ -306,3 +311,65 @@ def checkpoint_from(row: Sequence[Any], *, writes: bool) -> Checkpoint:
         pending_writes=pending,
         channels=channels_from(row[11], row[12], row[13], row[14]),
     )
+
+
+# -- planning a page of ancestors ---------------------------------------------------------
+
+
+class AncestorPlan:
+    """What a page of ancestors takes: per checkpoint, the channel names it keeps and
+    the keys of the writes it keeps; and the values to fetch for them."""
+
+    def __init__(self) -> None:
+        self.taken: builtins.list[tuple[set[str], builtins.list[tuple[str, int]]]] = []
+        self.states: builtins.list[str] = []
+        self.channels: dict[tuple[str, str], None] = {}  # distinct, in order
+        self.writes: builtins.list[tuple[str, str, int]] = []
+        self.refused: str | None = None  # the checkpoint the page had no room for
+
+
+def plan_walk(chain: builtins.list[Any], walk: AncestorWalk) -> AncestorPlan:
+    """Walk the chain as ``walk`` will, on sizes alone (``AncestorWalk.take`` and
+    ``weight``), to learn which values the page needs. The real walk runs on the
+    fetched checkpoints afterwards and has the last word."""
+    plan = AncestorPlan()
+    remaining = None if walk.channels is None else builtins.list(walk.channels)
+    used = 0
+    for entry in chain:
+        cid, state_size, names, versions, sizes = (
+            entry[1],
+            entry[7],
+            entry[10],
+            entry[11],
+            entry[12],
+        )
+        keep = None if remaining is None else set(remaining)
+        kept = {n for n in names if keep is None or n in keep}
+        size = (state_size if walk.include_state else 0) + 512
+        size += sum(max(s, 0) + 64 for n, s in zip(names, sizes, strict=True) if n in kept)
+        keys: builtins.list[tuple[str, int]] = []
+        if entry[13] is not None:
+            for task, idx, channel, wsize in zip(
+                entry[13], entry[14], entry[15], entry[16], strict=True
+            ):
+                if keep is None or channel in keep:
+                    keys.append((task, idx))
+                    size += wsize + 64
+        if plan.taken and (len(plan.taken) >= walk.limit or used + size > walk.max_bytes):
+            plan.refused = cid
+            break
+        used += size
+        plan.taken.append((kept, keys))
+        if walk.include_state:
+            plan.states.append(cid)
+        for pair in zip(names, versions, strict=True):
+            if pair[0] in kept:
+                plan.channels[pair] = None
+        plan.writes += [(cid, task, idx) for task, idx in keys]
+        if remaining is not None:
+            remaining = [n for n in remaining if n not in names]
+            if not remaining:
+                break
+        if not entry[3] or len(plan.taken) >= walk.limit:
+            break
+    return plan

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import time
-import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -46,6 +44,7 @@ from .._base import (
 )
 from .._batch import Coalescer
 from . import queries as q
+from .pool import IdleCheck, describe
 from .schema import lock_key, migrate, table_names
 from .settings import PostgresSettings
 
@@ -53,28 +52,6 @@ __all__ = ["PostgresStore"]
 
 Connection: TypeAlias = AsyncConnection[TupleRow]
 Pool: TypeAlias = AsyncConnectionPool[Any]
-
-
-class _IdleCheck:
-    """The pool's ``check``: a round trip, for connections idle ``after`` seconds or more.
-
-    The store calls ``returned`` as each call gives its connection back (not the pool's
-    ``reset`` callback: with one, psycopg_pool returns connections through a background
-    task, a task per call and a pool that reads busy after the call ended). A connection
-    the store never had, or one only the pool used, is tested.
-    """
-
-    def __init__(self, after: float) -> None:
-        self._after = after
-        self._returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-
-    async def check(self, conn: AsyncConnection[Any]) -> None:
-        at = self._returned.get(conn)
-        if at is None or time.monotonic() - at >= self._after:
-            await AsyncConnectionPool.check_connection(conn)
-
-    def returned(self, conn: AsyncConnection[Any]) -> None:
-        self._returned[conn] = time.monotonic()
 
 
 def _jsonb_safe(value: Any) -> Any:
@@ -89,23 +66,6 @@ def _filterable(metadata: Mapping[str, Any]) -> dict[str, Any]:
         for key, value in metadata.items()
         if value is None or isinstance(value, str | int | float | bool)
     }
-
-
-def _describe(conninfo: str) -> tuple[str, str | None]:
-    """``(where, password)``: the server named without secrets, and the password to scrub."""
-    try:
-        params = conninfo_to_dict(conninfo) if conninfo else None
-    except psycopg.Error:
-        params = None
-    if not params:
-        return "the configured server", None
-    host = params.get("host") or params.get("hostaddr") or "local socket"
-    port = params.get("port")
-    where = f"{params.get('user') or ''}{'@' if params.get('user') else ''}{host}"
-    where += f":{port}" if port else ""
-    where += f"/{params['dbname']}" if params.get("dbname") else ""
-    password = params.get("password")
-    return f"postgresql://{where}", str(password) if password else None
 
 
 class PostgresStore(Backend):
@@ -131,12 +91,12 @@ class PostgresStore(Backend):
         self.settings = settings or PostgresSettings()
         self._pool = pool
         self._names = table_names(self.settings.schema, self.settings.table_prefix)
-        self._where, self._password = _describe(
+        self._where, self._password = describe(
             pool.conninfo if isinstance(pool.conninfo, str) else ""
         )
         self._queries: dict[tuple[Any, ...], sql.Composed] = {}
         self._coalescer: Coalescer[tuple[Checkpoint, int | None], Checkpoint] | None = None
-        self._idle_check: _IdleCheck | None = None  # set by ``open`` (settings.check)
+        self._idle_check: IdleCheck | None = None  # set by ``open`` (settings.check)
         if self.settings.coalesce_saves:
             self._coalescer = Coalescer(
                 self._save_many,
@@ -170,7 +130,7 @@ class PostgresStore(Backend):
         }
         if "application_name" not in params:
             connect_kwargs["application_name"] = "checkpoint-gateway"
-        idle_check = _IdleCheck(settings.check_after_idle) if settings.check else None
+        idle_check = IdleCheck(settings.check_after_idle) if settings.check else None
         pool: Pool = AsyncConnectionPool(
             url,
             open=False,
@@ -999,7 +959,7 @@ class PostgresStore(Backend):
             chain = await (await conn.execute(query, params, binary=True)).fetchall()
             if not chain:
                 return None
-            plan = _plan_walk(chain[skip:], walk)
+            plan = q.plan_walk(chain[skip:], walk)
             taken = [chain[skip + i] for i in range(len(plan.taken))]
             values: builtins.list[Any] = []
             if plan.states or plan.channels or plan.writes:
@@ -1229,62 +1189,3 @@ def _after(after: Position | None) -> dict[str, Any]:
     if after is None:
         return {"at": None}
     return {"at": from_us(after[0]), "aeid": after[1], "ans": after[2], "aver": after[3]}
-
-
-class _Plan:
-    """What a page of ancestors takes: per checkpoint, the channel names it keeps and
-    the keys of the writes it keeps; and the values to fetch for them."""
-
-    def __init__(self) -> None:
-        self.taken: builtins.list[tuple[set[str], builtins.list[tuple[str, int]]]] = []
-        self.states: builtins.list[str] = []
-        self.channels: dict[tuple[str, str], None] = {}  # distinct, in order
-        self.writes: builtins.list[tuple[str, str, int]] = []
-        self.refused: str | None = None  # the checkpoint the page had no room for
-
-
-def _plan_walk(chain: builtins.list[Any], walk: AncestorWalk) -> _Plan:
-    """Walk the chain as ``walk`` will, on sizes alone (``AncestorWalk.take`` and
-    ``weight``), to learn which values the page needs. The real walk runs on the
-    fetched checkpoints afterwards and has the last word."""
-    plan = _Plan()
-    remaining = None if walk.channels is None else builtins.list(walk.channels)
-    used = 0
-    for entry in chain:
-        cid, state_size, names, versions, sizes = (
-            entry[1],
-            entry[7],
-            entry[10],
-            entry[11],
-            entry[12],
-        )
-        keep = None if remaining is None else set(remaining)
-        kept = {n for n in names if keep is None or n in keep}
-        size = (state_size if walk.include_state else 0) + 512
-        size += sum(max(s, 0) + 64 for n, s in zip(names, sizes, strict=True) if n in kept)
-        keys: builtins.list[tuple[str, int]] = []
-        if entry[13] is not None:
-            for task, idx, channel, wsize in zip(
-                entry[13], entry[14], entry[15], entry[16], strict=True
-            ):
-                if keep is None or channel in keep:
-                    keys.append((task, idx))
-                    size += wsize + 64
-        if plan.taken and (len(plan.taken) >= walk.limit or used + size > walk.max_bytes):
-            plan.refused = cid
-            break
-        used += size
-        plan.taken.append((kept, keys))
-        if walk.include_state:
-            plan.states.append(cid)
-        for pair in zip(names, versions, strict=True):
-            if pair[0] in kept:
-                plan.channels[pair] = None
-        plan.writes += [(cid, task, idx) for task, idx in keys]
-        if remaining is not None:
-            remaining = [n for n in remaining if n not in names]
-            if not remaining:
-                break
-        if not entry[3] or len(plan.taken) >= walk.limit:
-            break
-    return plan
