@@ -94,10 +94,19 @@ async def test_metadata_reads_back_exactly_and_filters_by_json_equality(
     page = await store.list("run", limit=2, metadata_filter={"nul": "a\x00b"})
     assert [c.checkpoint_id for c in page.checkpoints] == ["a"]
     assert page.next_page_token is None
+    # The same across namespaces and executions, and for delete_where.
+    page = await store.list("run", limit=2, all_namespaces=True, metadata_filter={"nul": "a\x00b"})
+    assert [c.checkpoint_id for c in page.checkpoints] == ["a"]
+    assert page.next_page_token is None
+    page = await store.search({"nul": "a\x00b"}, limit=2)
+    assert [c.checkpoint_id for c in page.checkpoints] == ["a"]
+    assert page.next_page_token is None
     assert len((await store.list("run", metadata_filter={"nul": "a\ufffdb"})).checkpoints) == 5
     assert [
         c.checkpoint_id for c in (await store.list("run", metadata_filter={"one": 1})).checkpoints
     ] == ["a"]
+    assert await store.delete_where({"nul": "a\x00b"}) == 1
+    assert len((await store.list("run", metadata_filter={"nul": "a\ufffdb"})).checkpoints) == 5
 
 
 # -- the pool ---------------------------------------------------------------------------------
