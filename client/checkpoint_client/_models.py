@@ -74,8 +74,9 @@ class Channel:
         return self._value
 
     def reference(self) -> Channel:
-        """This version without its value: "the value already stored"."""
-        return Channel(self.version, content_type=self.content_type)
+        """This version without its value: "the value already stored" (a reference carries
+        no content type: the stored value has its own)."""
+        return Channel(self.version)
 
     def _key(self) -> tuple[Any, ...]:
         return (self.version, self.value_bytes, self.content_type)

@@ -21,7 +21,11 @@ Rules every backend keeps (the contract suite checks each on every backend):
   never saved ("orphans") also go when checkpoints are thinned: retention and
   ``prune`` remove the orphans stored before the newest checkpoint they remove (a save
   is acknowledged before the next step's writes are made, so those can belong to no
-  checkpoint still to come), and TTL removes orphans older than the TTL.
+  checkpoint still to come), and TTL removes orphans older than the TTL. Two rules follow
+  from expiry: an expired checkpoint takes only the writes stored while it lived (a write
+  stored under its id afterwards waits for a checkpoint of that id still to come), and
+  the first write of a key wins only against a write that is still there (not one that
+  expired or went with its checkpoint).
 - **Order.** Within a lineage, versions. Across the namespaces of an execution, and
   across executions: ``created_at``, then execution id, namespace and version, all
   descending (``position``), keyset-paged with signed tokens (``_paging``).
