@@ -196,9 +196,7 @@ async def graph_part(
             for name, graph in graphs.items():
                 await _runs(graph, callers, args.warmup)
                 count, latencies = await _runs(graph, callers, args.duration)
-                rounds[name].append(
-                    (count / args.duration, statistics.median(latencies) * 1000)
-                )
+                rounds[name].append((count / args.duration, statistics.median(latencies) * 1000))
         for name, found in rounds.items():
             found.sort()
             rate, p50 = found[len(found) // 2]
@@ -219,7 +217,7 @@ def _relation_bytes(url: str, schema: str, tables: Sequence[str]) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         total = 0
         for table in tables:
-            conn.execute(f'VACUUM "{schema}"."{table}"')  # noqa: S608 - names from this file
+            conn.execute(f'VACUUM "{schema}"."{table}"')
             row = conn.execute(
                 "SELECT pg_total_relation_size(format('%I.%I', %s::text, %s::text)::regclass)",
                 [schema, table],
@@ -241,7 +239,12 @@ async def storage_part(
             {"step": 0, **{name: "-" * 1024 for name in CHANNELS}},
             {"configurable": {"thread_id": f"storage-{uuid.uuid4()}"}, "recursion_limit": 500},
         )
-    ours = ("checkpoint_checkpoints", "checkpoint_writes", "checkpoint_blobs", "checkpoint_executions")
+    ours = (
+        "checkpoint_checkpoints",
+        "checkpoint_writes",
+        "checkpoint_blobs",
+        "checkpoint_executions",
+    )
     theirs = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
     gateway_tables = [t for t in ours if _exists(pg.url, "public", t)]
     return [
@@ -282,7 +285,9 @@ async def storage_part(
 
 def _exists(url: str, schema: str, table: str) -> bool:
     with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute("SELECT to_regclass(format('%I.%I', %s::text, %s::text))", [schema, table]).fetchone()
+        row = conn.execute(
+            "SELECT to_regclass(format('%I.%I', %s::text, %s::text))", [schema, table]
+        ).fetchone()
         return bool(row and row[0])
 
 
@@ -297,7 +302,9 @@ async def delta_part(target: str, peer: AsyncPostgresSaver) -> list[dict[str, An
     target_config = latest.config
     rows = []
 
-    async def timed(name: str, call: Callable[[], Awaitable[Any]], calls: Callable[[], int]) -> None:
+    async def timed(
+        name: str, call: Callable[[], Awaitable[Any]], calls: Callable[[], int]
+    ) -> None:
         before = calls()
         start = time.perf_counter()
         history = await call()
@@ -330,7 +337,7 @@ async def delta_part(target: str, peer: AsyncPostgresSaver) -> list[dict[str, An
         peer_config = (await peer.aget_tuple(config)).config  # type: ignore[union-attr]
         await timed(
             "AsyncPostgresSaver (its SQL)",
-            lambda: peer.aget_delta_channel_history(config=peer_config, channels=["messages"]),
+            lambda c=peer_config: peer.aget_delta_channel_history(config=c, channels=["messages"]),
             lambda: 0,
         )
     await counting.inner.close()
@@ -374,7 +381,10 @@ def report(rows: list[dict[str, Any]]) -> str:
     lines = []
     graph = [r for r in rows if r["part"] == "graph"]
     if graph:
-        lines += ["| saver | callers | runs/s | p50 ms | rounds (runs/s) |", "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "| saver | callers | runs/s | p50 ms | rounds (runs/s) |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         lines += [
             f"| {r['saver']} | {r['callers']} | {r['runs_per_s']} | {r['p50_ms']} | {r['rounds']} |"
             for r in graph
@@ -395,16 +405,21 @@ def report(rows: list[dict[str, Any]]) -> str:
         lines.append("")
     delta = [r for r in rows if r["part"] == "delta"]
     if delta:
-        lines += ["| walk | ancestors | writes replayed | round trips | ms |", "| --- | --- | --- | --- | --- |"]
         lines += [
-            f"| {r['walk']} | {r['ancestors']} | {r['writes_replayed']} | {r['round_trips']} | {r['ms']} |"
+            "| walk | ancestors | writes replayed | round trips | ms |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            "| {walk} | {ancestors} | {writes_replayed} | {round_trips} | {ms} |".format(**r)
             for r in delta
         ]
     return "\n".join(lines)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.runtimes", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.runtimes", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--parts", default=",".join(PARTS), help=f"which parts ({','.join(PARTS)})")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per graph cell (5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up (1)")
