@@ -382,6 +382,6 @@ def test_worker_log_lines_say_which_worker(tmp_path: Path) -> None:
         entries = [json.loads(line) for line in gw.lines]
         assert sorted(e["worker"] for e in entries if "serving on" in e["msg"]) == [1, 2]
         assert "worker" not in entries[-1]  # the supervisor's listening line
-        assert entries[-1]["msg"].endswith(", 2 workers")
+        assert ", 2 workers; authentication OFF" in entries[-1]["msg"]
     finally:
         assert gw.stop() == 0, gw.output()
