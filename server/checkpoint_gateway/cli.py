@@ -23,12 +23,13 @@ from typing import Any
 
 import grpc
 
-from . import __version__, chain, config, logs, tracing, workers
+from . import __version__, chain, config, logs, secrets, tracing, workers
 from . import loop as event_loop
 from .app import SERVICE_NAME, Gateway
-from .backends import Backend, BackendURLError, Retention, mask_url, open_backend
+from .backends import Backend, BackendURLError, Retention, open_backend
 from .instrumented import RpcObserver
 from .metrics import PUBLISH_INTERVAL, Metrics, MetricsServer
+from .secrets import mask_url
 from .validation import Limits
 
 log = logging.getLogger("checkpoint_gateway")
@@ -211,7 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     worker = workers.WorkerRole.from_args(args)
     logs.configure(
-        settings.log_level, settings.log_format, worker=None if worker is None else worker.index
+        settings.log_level,
+        settings.log_format,
+        worker=None if worker is None else worker.index,
+        secrets=_secrets(settings),
     )
     supervising = args.command == "serve" and settings.workers > 1 and worker is None
     telemetry = None
@@ -269,11 +273,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _secrets(settings: config.Settings) -> list[str]:
+    """What no log line or message may show: the backend's passwords, however given
+    (in the URL, flag or variable alike, or libpq's own PGPASSWORD)."""
+    found = secrets.secrets_of(settings.backend)
+    pgpassword = os.environ.get("PGPASSWORD")
+    return [*found, pgpassword] if pgpassword else found
+
+
 def _safe(exc: BaseException, settings: config.Settings) -> str:
-    """The error text with the backend URL's password masked."""
-    text = str(exc) or type(exc).__name__
-    masked = mask_url(settings.backend)
-    return text.replace(settings.backend, masked) if masked != settings.backend else text
+    """The error text with the backend URL masked and its passwords removed."""
+    text = secrets.redact(str(exc) or type(exc).__name__, settings.backend)
+    return secrets.scrub(text, _secrets(settings))
 
 
 if __name__ == "__main__":
