@@ -172,6 +172,7 @@ class Gateway:
         *,
         listen: str = "127.0.0.1:0",
         max_message_bytes: int = 33 * 1024 * 1024,
+        max_metadata_bytes: int = 64 * 1024,
         credentials: grpc.ServerCredentials | None = None,
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
         options: Sequence[tuple[str, Any]] = (),
@@ -182,6 +183,8 @@ class Gateway:
         """Serve ``store`` on ``listen`` (``host:port``; port 0 picks a free one).
 
         Args:
+            max_metadata_bytes: metadata (and metadata filters) longer than this are
+                refused before they are parsed; the store's limit is checked after.
             credentials: serve TLS with these (``grpc.ssl_server_credentials``); plaintext
                 when None.
             interceptors: run after the drain check, in order (auth, metrics, ...).
@@ -204,7 +207,12 @@ class Gateway:
             ],
         )
         pb_grpc.add_CheckpointServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            CheckpointServicer(store, max_response_bytes=max_message_bytes), server
+            CheckpointServicer(
+                store,
+                max_response_bytes=max_message_bytes,
+                max_json_length=max_metadata_bytes,
+            ),
+            server,
         )
         health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)

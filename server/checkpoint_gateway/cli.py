@@ -108,6 +108,7 @@ async def serve(
             store,
             listen=settings.listen,
             max_message_bytes=settings.max_message_bytes,
+            max_metadata_bytes=settings.max_metadata_bytes,
             credentials=_server_credentials(settings),
             interceptors=interceptors,
             health_probe_interval=settings.health_probe_interval,

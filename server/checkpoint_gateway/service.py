@@ -2,9 +2,10 @@
 
 Validation is done by the store chain (see ``backends._base``), so a request is checked by
 exactly the same code whether it arrives over gRPC or from an in-process caller. This
-layer turns protobuf into models (rejecting malformed JSON), and exceptions into status
-codes: ``CheckpointError`` subclasses by their ``grpc_code``, anything else INTERNAL with
-a fixed message; the traceback goes to the log, never on the wire.
+layer turns protobuf into models (rejecting malformed JSON, ignoring the fields the
+gateway sets), and exceptions into status codes: ``CheckpointError`` subclasses by their
+``grpc_code``, anything else INTERNAL with a fixed message; the traceback goes to the
+log, never on the wire.
 """
 
 from __future__ import annotations
@@ -106,15 +107,33 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
     Args:
         store: the store chain to serve from.
         max_response_bytes: a List page is cut short so its response stays under this.
+        max_json_length: metadata and metadata filters longer than this (in characters)
+            are refused before they are parsed; the store checks the size that counts
+            (``max_metadata_bytes``, as compact JSON) after.
     """
 
-    def __init__(self, store: CheckpointStore, *, max_response_bytes: int) -> None:
+    def __init__(
+        self,
+        store: CheckpointStore,
+        *,
+        max_response_bytes: int,
+        max_json_length: int | None = None,
+    ) -> None:
         self._store = store
         self._max_response_bytes = max_response_bytes
+        self._max_json_length = max_json_length
+
+    def _to_save(self, m: c.pb.Checkpoint) -> Checkpoint:
+        """The checkpoint a Save asks to store. What the gateway sets (created_at, version,
+        pending_writes) is ignored, not parsed: an old or careless client that echoes a
+        loaded checkpoint back, or a hostile one, cannot fail the save with it."""
+        return c.checkpoint_from_pb(
+            m, stored_fields=False, max_metadata_length=self._max_json_length
+        )
 
     @_rpc
     async def Save(self, request: c.pb.SaveRequest, context: Any) -> c.pb.SaveResponse:
-        checkpoint = c.checkpoint_from_pb(request.checkpoint)
+        checkpoint = self._to_save(request.checkpoint)
         expected = request.expected_version if request.HasField("expected_version") else None
         reply = c.pb.SaveResponse()
         _answer_save(reply, await self._store.save(checkpoint, expected_version=expected))
@@ -127,7 +146,7 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
         refused: dict[int, CheckpointError] = {}
         for i, item in enumerate(request.saves):
             try:
-                checkpoints.append(c.checkpoint_from_pb(item.checkpoint))
+                checkpoints.append(self._to_save(item.checkpoint))
             except CheckpointError as exc:  # malformed metadata: this item only
                 refused[i] = exc
                 continue
@@ -184,7 +203,7 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
             limit=limit,
             page_token=request.page_token or None,
             before=request.before or None,
-            metadata_filter=c.filter_from_json(request.metadata_filter),
+            metadata_filter=c.filter_from_json(request.metadata_filter, self._max_json_length),
         )
 
     def _fitting(self, reply: c.pb.ListResponse) -> int:
