@@ -4,14 +4,14 @@ Validation is done by the store chain (see ``backends._base``), so a request is 
 exactly the same code whether it arrives over gRPC or from an in-process caller. This
 layer turns protobuf into models (rejecting malformed JSON, ignoring the fields the
 gateway sets), and exceptions into status codes: ``CheckpointError`` subclasses by their
-``grpc_code``, anything else INTERNAL with a fixed message; the traceback goes to the
-log, never on the wire.
+``grpc_code``, anything else INTERNAL. What the caller reads is decided in
+``caller_errors``: its own mistakes in full, the gateway's failures as a fixed sentence
+with an error id; the details and any traceback go to the log, never on the wire.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -21,7 +21,6 @@ import grpc.aio
 
 from checkpoint_client import (
     Checkpoint,
-    CheckpointError,
     CheckpointPage,
     CheckpointStore,
     InvalidArgument,
@@ -30,8 +29,7 @@ from checkpoint_client import _convert as c
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
 
 from . import context as call_context
-
-log = logging.getLogger("checkpoint_gateway.service")
+from .caller_errors import answer
 
 _Req = TypeVar("_Req")
 _Resp = TypeVar("_Resp")
@@ -66,20 +64,13 @@ def _rpc(handler: Handler[_Req, _Resp]) -> Handler[_Req, _Resp]:
         try:
             async with scope:
                 return await handler(self, request, context)
-        except TimeoutError:
+        except TimeoutError as exc:
             if scope.expired():
                 code, details = grpc.StatusCode.DEADLINE_EXCEEDED, "the call's deadline passed"
             else:  # raised by the store, not by our deadline: a defect
-                log.exception("%s failed with an unexpected error", method)
-                code, details = grpc.StatusCode.INTERNAL, "internal error"
-        except CheckpointError as exc:
-            code, details = grpc.StatusCode[exc.grpc_code], str(exc) or exc.grpc_code
-            if code is grpc.StatusCode.INTERNAL:
-                log.exception("%s failed: %s", method, details)
-                details = "internal error"
-        except Exception:
-            log.exception("%s failed with an unexpected error", method)
-            code, details = grpc.StatusCode.INTERNAL, "internal error"
+                code, details = answer(exc, method)
+        except Exception as exc:
+            code, details = answer(exc, method)
         finally:
             call_context.deadline.reset(token)
         if context.done():
@@ -143,11 +134,11 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
     async def SaveMany(self, request: c.pb.SaveManyRequest, context: Any) -> c.pb.SaveManyResponse:
         checkpoints: list[Checkpoint] = []
         expected: list[int | None] = []
-        refused: dict[int, CheckpointError] = {}
+        refused: dict[int, BaseException] = {}
         for i, item in enumerate(request.saves):
             try:
                 checkpoints.append(self._to_save(item.checkpoint))
-            except CheckpointError as exc:  # malformed metadata: this item only
+            except Exception as exc:  # malformed metadata (or a defect): this item only
                 refused[i] = exc
                 continue
             expected.append(item.expected_version if item.HasField("expected_version") else None)
@@ -156,12 +147,9 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
         for i in range(len(request.saves)):
             result = refused.get(i) or next(results)
             out = reply.results.add()
-            if isinstance(result, CheckpointError):
-                details = str(result) or result.grpc_code
-                if result.grpc_code == "INTERNAL":
-                    log.error("SaveMany item %d failed: %s", i, details)
-                    details = "internal error"
-                out.error.CopyFrom(c.item_error_to_pb(result, details))
+            if isinstance(result, BaseException):
+                code, details = answer(result, f"SaveMany item {i}")
+                out.error.CopyFrom(c.pb.ItemError(code=code.value[0], message=details))
             else:
                 _answer_save(out.saved, result)
         return reply
