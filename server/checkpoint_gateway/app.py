@@ -20,6 +20,7 @@ from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
 
 from . import context
+from .intake import IntakeInterceptor, RefusalInterceptor
 from .service import CheckpointServicer
 
 log = logging.getLogger("checkpoint_gateway")
@@ -179,6 +180,7 @@ class Gateway:
         health_probe_interval: float | None = 1.0,
         health_probe_timeout: float = 5.0,
         reuse_port: bool = False,
+        request_timeout: float | None = 30.0,
     ) -> Gateway:
         """Serve ``store`` on ``listen`` (``host:port``; port 0 picks a free one).
 
@@ -187,7 +189,8 @@ class Gateway:
                 refused before they are parsed; the store's limit is checked after.
             credentials: serve TLS with these (``grpc.ssl_server_credentials``); plaintext
                 when None.
-            interceptors: run after the drain check, in order (auth, metrics, ...).
+            interceptors: run after the drain check, in order (auth, metrics, ...); a
+                request that could not be read or parsed reaches them as an ``intake.Refused``.
             health_probe_interval: seconds between reads that check the backend answers
                 (health NOT_SERVING while it does not); None: no probe.
             health_probe_timeout: how long one probe may wait for an answer; generous, so
@@ -195,10 +198,20 @@ class Gateway:
             reuse_port: share the port with other processes that set it too (SO_REUSEPORT;
                 the kernel spreads connections over them): ``serve --workers N``. Off, a
                 second gateway on a taken port fails to start instead of joining silently.
+            request_timeout: how long a call may take to deliver its request message
+                (``--deadline-seconds``; the client's deadline when that is sooner), then
+                DEADLINE_EXCEEDED; None: the client's deadline only (see ``intake``).
         """
         drain = DrainInterceptor()
         server = grpc.aio.server(
-            interceptors=[drain, *interceptors],
+            # Intake first, to read and parse every request itself; the refusal of what
+            # it could not take in last, so drain, tracing and metrics see that call too.
+            interceptors=[
+                IntakeInterceptor(request_timeout),
+                drain,
+                *interceptors,
+                RefusalInterceptor(),
+            ],
             options=[
                 ("grpc.max_send_message_length", max_message_bytes),
                 ("grpc.max_receive_message_length", max_message_bytes),

@@ -114,6 +114,7 @@ async def serve(
             health_probe_interval=settings.health_probe_interval,
             health_probe_timeout=settings.health_probe_timeout,
             reuse_port=worker is not None,
+            request_timeout=settings.deadline_seconds,
         )
     except BaseException:
         if exporter is not None:
