@@ -20,6 +20,7 @@ from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
 
 from . import context
+from .connections import ConnectionLimits
 from .intake import IntakeInterceptor, RefusalInterceptor
 from .service import CheckpointServicer
 
@@ -181,6 +182,7 @@ class Gateway:
         health_probe_timeout: float = 5.0,
         reuse_port: bool = False,
         request_timeout: float | None = 30.0,
+        connection_limits: ConnectionLimits | None = None,
     ) -> Gateway:
         """Serve ``store`` on ``listen`` (``host:port``; port 0 picks a free one).
 
@@ -201,7 +203,10 @@ class Gateway:
             request_timeout: how long a call may take to deliver its request message
                 (``--deadline-seconds``; the client's deadline when that is sooner), then
                 DEADLINE_EXCEEDED; None: the client's deadline only (see ``intake``).
+            connection_limits: bounds on connections (handshake, idle, age, keepalive,
+                pings, streams); None: the defaults (see ``connections``).
         """
+        limits = connection_limits or ConnectionLimits()
         drain = DrainInterceptor()
         server = grpc.aio.server(
             # Intake first, to read and parse every request itself; the refusal of what
@@ -216,6 +221,7 @@ class Gateway:
                 ("grpc.max_send_message_length", max_message_bytes),
                 ("grpc.max_receive_message_length", max_message_bytes),
                 ("grpc.so_reuseport", 1 if reuse_port else 0),
+                *limits.server_options(),
                 *options,
             ],
         )

@@ -27,6 +27,7 @@ from . import __version__, chain, config, logs, secrets, tracing, workers
 from . import loop as event_loop
 from .app import SERVICE_NAME, Gateway
 from .backends import Backend, BackendURLError, Retention, open_backend
+from .connections import ConnectionLimits
 from .instrumented import RpcObserver
 from .metrics import PUBLISH_INTERVAL, Metrics, MetricsServer
 from .secrets import mask_url
@@ -115,6 +116,7 @@ async def serve(
             health_probe_timeout=settings.health_probe_timeout,
             reuse_port=worker is not None,
             request_timeout=settings.deadline_seconds,
+            connection_limits=_connection_limits(settings),
         )
     except BaseException:
         if exporter is not None:
@@ -150,6 +152,19 @@ async def serve(
     if exporter is not None:
         exporter.stop()
     log.info("stopped")
+
+
+def _connection_limits(settings: config.Settings) -> ConnectionLimits:
+    return ConnectionLimits(
+        handshake_timeout=settings.handshake_timeout_seconds,
+        max_connection_idle=settings.max_connection_idle_seconds,
+        max_connection_age=settings.max_connection_age_seconds,
+        max_connection_age_grace=settings.max_connection_age_grace_seconds,
+        keepalive_time=settings.keepalive_time_seconds,
+        keepalive_timeout=settings.keepalive_timeout_seconds,
+        min_ping_interval=settings.min_ping_interval_seconds,
+        max_concurrent_streams=settings.max_concurrent_streams,
+    )
 
 
 def _announce(settings: config.Settings, port: int) -> None:

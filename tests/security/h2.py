@@ -4,6 +4,7 @@ gateway sends back, until it closes the connection."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import time
@@ -67,6 +68,8 @@ class RawConnection:
         self._buffer = b""
         self.closed_at: float | None = None
         self.opened_at = time.monotonic()
+        #: ACK the gateway's PINGs as a live client does (off: a peer that has vanished).
+        self.answer_pings = False
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -92,7 +95,7 @@ class RawConnection:
             data = self.sock.recv(65536)
         except TimeoutError:
             return True
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError):
             data = b""
         if not data:
             self.closed_at = time.monotonic()
@@ -104,9 +107,26 @@ class RawConnection:
                 break
             kind, flags = self._buffer[3], self._buffer[4]
             stream = int.from_bytes(self._buffer[5:9], "big") & 0x7FFFFFFF
-            self.frames.append(Frame(kind, flags, stream, self._buffer[9 : 9 + length]))
+            received = Frame(kind, flags, stream, self._buffer[9 : 9 + length])
+            self.frames.append(received)
             self._buffer = self._buffer[9 + length :]
+            if self.answer_pings and kind == PING and not flags & ACK:
+                with contextlib.suppress(OSError):  # it may have closed meanwhile
+                    self.send(frame(PING, ACK, 0, received.payload))
         return True
+
+    def server_settings(self) -> dict[int, int]:
+        """The gateway's SETTINGS (read by ``handshake``), by identifier."""
+        first = next(f for f in self.frames if f.type == SETTINGS and not f.flags & ACK)
+        return {
+            int.from_bytes(first.payload[i : i + 2], "big"): int.from_bytes(
+                first.payload[i + 2 : i + 6], "big"
+            )
+            for i in range(0, len(first.payload), 6)
+        }
+
+    def goaway(self) -> Frame | None:
+        return next((f for f in self.frames if f.type == GOAWAY), None)
 
     def wait_closed(self, within: float) -> float | None:
         """Seconds from opening until the gateway closed the connection, or None if it
