@@ -13,7 +13,7 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import _async as health_aio  # what grpc_health.v1.health.aio re-exports
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection as grpc_reflection
 
 from checkpoint_client import CheckpointError, CheckpointStore, DeadlineExceeded, Unavailable
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
@@ -183,6 +183,7 @@ class Gateway:
         reuse_port: bool = False,
         request_timeout: float | None = 30.0,
         connection_limits: ConnectionLimits | None = None,
+        reflection: bool = True,
     ) -> Gateway:
         """Serve ``store`` on ``listen`` (``host:port``; port 0 picks a free one).
 
@@ -205,6 +206,7 @@ class Gateway:
                 DEADLINE_EXCEEDED; None: the client's deadline only (see ``intake``).
             connection_limits: bounds on connections (handshake, idle, age, keepalive,
                 pings, streams); None: the defaults (see ``connections``).
+            reflection: serve gRPC server reflection.
         """
         limits = connection_limits or ConnectionLimits()
         drain = DrainInterceptor()
@@ -235,14 +237,15 @@ class Gateway:
         )
         health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
-        reflection.enable_server_reflection(
-            [
-                SERVICE_NAME,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
-            server,
-        )
+        if reflection:
+            grpc_reflection.enable_server_reflection(
+                [
+                    SERVICE_NAME,
+                    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                    grpc_reflection.SERVICE_NAME,
+                ],
+                server,
+            )
         try:
             if credentials is None:
                 port = server.add_insecure_port(listen)

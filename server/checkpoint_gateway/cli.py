@@ -117,6 +117,7 @@ async def serve(
             reuse_port=worker is not None,
             request_timeout=settings.deadline_seconds,
             connection_limits=_connection_limits(settings),
+            reflection=settings.reflection,
         )
     except BaseException:
         if exporter is not None:

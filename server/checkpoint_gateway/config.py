@@ -200,6 +200,9 @@ class Settings:
     max_concurrent_streams: int = _setting(
         256, _positive(_int), "calls in flight on one connection; more wait in the client"
     )
+    reflection: bool = _setting(
+        True, parse_bool, "serve gRPC server reflection (grpcurl list, describe)"
+    )
     max_state_bytes: int = _setting(16 * MiB, _positive(parse_size), "largest state accepted")
     max_metadata_bytes: int = _setting(
         64 * 1024, _positive(parse_size), "largest metadata JSON accepted"
