@@ -22,7 +22,7 @@ import grpc
 
 from checkpoint_client import CheckpointError
 
-__all__ = ["CALLER_CODES", "answer", "new_error_id"]
+__all__ = ["CALLER_CODES", "Public", "answer", "new_error_id"]
 
 log = logging.getLogger("checkpoint_gateway.service")
 
@@ -48,6 +48,12 @@ _SENTENCES = {
 }
 
 
+class Public:
+    """Mixed into an error whose message the gateway wrote itself from nothing secret
+    (the circuit breaker's "open, next probe in 0.4s"): sent as it is, without an error
+    id, as there is nothing more in the log to join it to."""
+
+
 def new_error_id() -> str:
     """16 hex digits: unique enough to find one log line among a day's."""
     return os.urandom(8).hex()
@@ -65,7 +71,7 @@ def answer(exc: BaseException, where: str) -> tuple[grpc.StatusCode, str]:
     if isinstance(exc, CheckpointError):
         code = exc.grpc_code
         text = str(exc) or code
-        if code in CALLER_CODES:
+        if code in CALLER_CODES or isinstance(exc, Public):
             return grpc.StatusCode[code], text
     else:
         code, text = "INTERNAL", f"{type(exc).__name__}: {exc}"
