@@ -258,9 +258,19 @@ def save_many_requests(draw: st.DrawFn) -> pb.SaveManyRequest:
     return pb.SaveManyRequest(saves=draw(st.lists(save_requests(), max_size=10)))
 
 
+#: Where the saves before put most of their checkpoints: writes and loads aim there.
+_saved_ids = st.sampled_from(["c1", "c2", "c3"])
+_saved_lineages = st.sampled_from([("run-a", ""), ("run-b", ""), ("run-a", "sub")])
+
+
 @st.composite
 def load_requests(draw: st.DrawFn) -> pb.LoadRequest:
     v = draw(kinds)
+    if v is VALID and draw(st.booleans()):
+        (execution_id, namespace), checkpoint_id = draw(_saved_lineages), draw(_saved_ids)
+        return pb.LoadRequest(
+            execution_id=execution_id, namespace=namespace, checkpoint_id=checkpoint_id
+        )
     return pb.LoadRequest(
         execution_id=draw(v.execution_id),
         namespace=draw(v.namespace),
@@ -311,10 +321,15 @@ def clear_requests(draw: st.DrawFn) -> pb.ClearRequest:
 @st.composite
 def put_writes_requests(draw: st.DrawFn) -> pb.PutWritesRequest:
     v = draw(kinds)
+    if v is VALID and draw(st.booleans()):
+        (execution_id, namespace), checkpoint_id = draw(_saved_lineages), draw(_saved_ids)
+    else:
+        execution_id, namespace = draw(v.execution_id), draw(v.namespace)
+        checkpoint_id = draw(v.checkpoint_id)
     return pb.PutWritesRequest(
-        execution_id=draw(v.execution_id),
-        namespace=draw(v.namespace),
-        checkpoint_id=draw(v.checkpoint_id),
+        execution_id=execution_id,
+        namespace=namespace,
+        checkpoint_id=checkpoint_id,
         writes=draw(st.lists(writes(v), max_size=4)),
     )
 
