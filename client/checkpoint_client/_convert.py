@@ -14,7 +14,7 @@ from typing import Any, cast
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from ._codec import OCTET_STREAM
+from ._codec import MAX_JSON_DEPTH, OCTET_STREAM
 from ._errors import CheckpointError, InvalidArgument, error_for_code
 from ._models import Channel, Checkpoint, ExecutionInfo, PendingWrite
 from ._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
@@ -124,11 +124,21 @@ def checkpoint_to_pb(cp: Checkpoint, *, with_state: bool = True) -> pb.Checkpoin
     return m
 
 
-def _json_object(text: str, field: str) -> dict[str, Any]:
+def _json_object(text: str, field: str, max_length: int | None = None) -> dict[str, Any]:
+    """Parse a JSON object sent as text, refusing more than ``max_length`` characters
+    before parsing. Its depth and strings are checked where every store checks them
+    (``checkpoint_gateway.validation``); too deep for the parser at all is refused here."""
     if not text:
         return {}
+    if max_length is not None and len(text) > max_length:
+        raise InvalidArgument(
+            f"{field} is {len(text)} characters of JSON; the limit is {max_length} "
+            "(max_metadata_bytes)"
+        )
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise InvalidArgument(f"{field} nests deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:
         raise InvalidArgument(f"{field} is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
@@ -136,8 +146,17 @@ def _json_object(text: str, field: str) -> dict[str, Any]:
     return value
 
 
-def checkpoint_from_pb(m: pb.Checkpoint) -> Checkpoint:
-    """Build a model from a message; raises InvalidArgument for malformed metadata."""
+def checkpoint_from_pb(
+    m: pb.Checkpoint, *, stored_fields: bool = True, max_metadata_length: int | None = None
+) -> Checkpoint:
+    """Build a model from a message; raises InvalidArgument for malformed metadata.
+
+    Args:
+        stored_fields: read the fields a store sets (``created_at``, ``version``,
+            ``pending_writes``). False for what a Save asks to store: the gateway sets
+            them, so whatever a caller sent there is ignored, never parsed.
+        max_metadata_length: refuse longer metadata text before parsing it.
+    """
     return Checkpoint(
         m.execution_id,
         m.state,
@@ -147,10 +166,10 @@ def checkpoint_from_pb(m: pb.Checkpoint) -> Checkpoint:
         node=m.node,
         next_nodes=list(m.next_nodes),
         content_type=m.content_type or OCTET_STREAM,
-        metadata=_json_object(m.metadata, "metadata"),
-        created_at=datetime_from_pb(m.created_at),
-        version=m.version,
-        pending_writes=[write_from_pb(w) for w in m.pending_writes],
+        metadata=_json_object(m.metadata, "metadata", max_metadata_length),
+        created_at=datetime_from_pb(m.created_at) if stored_fields else None,
+        version=m.version if stored_fields else 0,
+        pending_writes=[write_from_pb(w) for w in m.pending_writes] if stored_fields else (),
         channels=_channels_from_pb(m.channels),
     )
 
@@ -178,8 +197,8 @@ def filter_to_json(metadata_filter: Mapping[str, Any] | None) -> str:
         raise InvalidArgument(f"metadata_filter is not JSON-serializable: {exc}") from exc
 
 
-def filter_from_json(text: str) -> dict[str, Any] | None:
-    return _json_object(text, "metadata_filter") or None
+def filter_from_json(text: str, max_length: int | None = None) -> dict[str, Any] | None:
+    return _json_object(text, "metadata_filter", max_length) or None
 
 
 _STRATEGIES: dict[str, pb.PruneStrategy] = {

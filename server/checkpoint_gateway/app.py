@@ -13,13 +13,15 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import _async as health_aio  # what grpc_health.v1.health.aio re-exports
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection as grpc_reflection
 
 from checkpoint_client import CheckpointError, CheckpointStore, DeadlineExceeded, Unavailable
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
 
 from . import context
+from .connections import ConnectionLimits
+from .intake import IntakeInterceptor, RefusalInterceptor
 from .service import CheckpointServicer
 
 log = logging.getLogger("checkpoint_gateway")
@@ -172,19 +174,26 @@ class Gateway:
         *,
         listen: str = "127.0.0.1:0",
         max_message_bytes: int = 33 * 1024 * 1024,
+        max_metadata_bytes: int = 64 * 1024,
         credentials: grpc.ServerCredentials | None = None,
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
         options: Sequence[tuple[str, Any]] = (),
         health_probe_interval: float | None = 1.0,
         health_probe_timeout: float = 5.0,
         reuse_port: bool = False,
+        request_timeout: float | None = 30.0,
+        connection_limits: ConnectionLimits | None = None,
+        reflection: bool = True,
     ) -> Gateway:
         """Serve ``store`` on ``listen`` (``host:port``; port 0 picks a free one).
 
         Args:
+            max_metadata_bytes: metadata (and metadata filters) longer than this are
+                refused before they are parsed; the store's limit is checked after.
             credentials: serve TLS with these (``grpc.ssl_server_credentials``); plaintext
                 when None.
-            interceptors: run after the drain check, in order (auth, metrics, ...).
+            interceptors: run after the drain check, in order (auth, metrics, ...); a
+                request that could not be read or parsed reaches them as an ``intake.Refused``.
             health_probe_interval: seconds between reads that check the backend answers
                 (health NOT_SERVING while it does not); None: no probe.
             health_probe_timeout: how long one probe may wait for an answer; generous, so
@@ -192,30 +201,51 @@ class Gateway:
             reuse_port: share the port with other processes that set it too (SO_REUSEPORT;
                 the kernel spreads connections over them): ``serve --workers N``. Off, a
                 second gateway on a taken port fails to start instead of joining silently.
+            request_timeout: how long a call may take to deliver its request message
+                (``--deadline-seconds``; the client's deadline when that is sooner), then
+                DEADLINE_EXCEEDED; None: the client's deadline only (see ``intake``).
+            connection_limits: bounds on connections (handshake, idle, age, keepalive,
+                pings, streams); None: the defaults (see ``connections``).
+            reflection: serve gRPC server reflection.
         """
+        limits = connection_limits or ConnectionLimits()
         drain = DrainInterceptor()
         server = grpc.aio.server(
-            interceptors=[drain, *interceptors],
+            # Intake first, to read and parse every request itself; the refusal of what
+            # it could not take in last, so drain, tracing and metrics see that call too.
+            interceptors=[
+                IntakeInterceptor(request_timeout),
+                drain,
+                *interceptors,
+                RefusalInterceptor(),
+            ],
             options=[
                 ("grpc.max_send_message_length", max_message_bytes),
                 ("grpc.max_receive_message_length", max_message_bytes),
                 ("grpc.so_reuseport", 1 if reuse_port else 0),
+                *limits.server_options(),
                 *options,
             ],
         )
         pb_grpc.add_CheckpointServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            CheckpointServicer(store, max_response_bytes=max_message_bytes), server
+            CheckpointServicer(
+                store,
+                max_response_bytes=max_message_bytes,
+                max_json_length=max_metadata_bytes,
+            ),
+            server,
         )
         health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
-        reflection.enable_server_reflection(
-            [
-                SERVICE_NAME,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
-            server,
-        )
+        if reflection:
+            grpc_reflection.enable_server_reflection(
+                [
+                    SERVICE_NAME,
+                    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                    grpc_reflection.SERVICE_NAME,
+                ],
+                server,
+            )
         try:
             if credentials is None:
                 port = server.add_insecure_port(listen)

@@ -23,7 +23,7 @@ from typing import Any
 
 import grpc
 
-from . import __version__, chain, config, logs, tracing, workers
+from . import __version__, chain, config, logs, secrets, tracing, workers
 from . import loop as event_loop
 from .app import SERVICE_NAME, Gateway
 from .auth import (
@@ -39,10 +39,12 @@ from .auth import (
 )
 from .auth.principals import dump_example
 from .auth.principals import parse as parse_principals
-from .backends import Backend, BackendURLError, Retention, mask_url, open_backend
+from .backends import Backend, BackendURLError, Retention, open_backend
 from .backends._paging import PageTokens
+from .connections import ConnectionLimits
 from .instrumented import RpcObserver
 from .metrics import PUBLISH_INTERVAL, Metrics, MetricsServer
+from .secrets import mask_url
 from .tenancy import TENANT_ID_ROOM
 from .validation import Limits
 
@@ -141,11 +143,15 @@ async def serve(
             store,
             listen=settings.listen,
             max_message_bytes=settings.max_message_bytes,
+            max_metadata_bytes=settings.max_metadata_bytes,
             credentials=_server_credentials(settings),
             interceptors=interceptors,
             health_probe_interval=settings.health_probe_interval,
             health_probe_timeout=settings.health_probe_timeout,
             reuse_port=worker is not None,
+            request_timeout=settings.deadline_seconds,
+            connection_limits=_connection_limits(settings),
+            reflection=settings.reflection != "off",
         )
     except BaseException:
         if exporter is not None:
@@ -232,6 +238,19 @@ def _auth_summary(settings: config.Settings) -> str:
     return "authentication on (" + ", ".join(ways) + "), one tenant per principal"
 
 
+def _connection_limits(settings: config.Settings) -> ConnectionLimits:
+    return ConnectionLimits(
+        handshake_timeout=settings.handshake_timeout_seconds,
+        max_connection_idle=settings.max_connection_idle_seconds,
+        max_connection_age=settings.max_connection_age_seconds,
+        max_connection_age_grace=settings.max_connection_age_grace_seconds,
+        keepalive_time=settings.keepalive_time_seconds,
+        keepalive_timeout=settings.keepalive_timeout_seconds,
+        min_ping_interval=settings.min_ping_interval_seconds,
+        max_concurrent_streams=settings.max_concurrent_streams,
+    )
+
+
 def _announce(settings: config.Settings, port: int) -> None:
     """The line that says the gateway serves (tests and scripts wait for it)."""
     log.info(
@@ -313,7 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     worker = workers.WorkerRole.from_args(args)
     logs.configure(
-        settings.log_level, settings.log_format, worker=None if worker is None else worker.index
+        settings.log_level,
+        settings.log_format,
+        worker=None if worker is None else worker.index,
+        secrets=_secrets(settings),
     )
     supervising = args.command == "serve" and settings.workers > 1 and worker is None
     telemetry = None
@@ -371,11 +393,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _secrets(settings: config.Settings) -> list[str]:
+    """What no log line or message may show: the backend's passwords, however given
+    (in the URL, flag or variable alike, or libpq's own PGPASSWORD)."""
+    found = secrets.secrets_of(settings.backend)
+    pgpassword = os.environ.get("PGPASSWORD")
+    return [*found, pgpassword] if pgpassword else found
+
+
 def _safe(exc: BaseException, settings: config.Settings) -> str:
-    """The error text with the backend URL's password masked."""
-    text = str(exc) or type(exc).__name__
-    masked = mask_url(settings.backend)
-    return text.replace(settings.backend, masked) if masked != settings.backend else text
+    """The error text with the backend URL masked and its passwords removed."""
+    text = secrets.redact(str(exc) or type(exc).__name__, settings.backend)
+    return secrets.scrub(text, _secrets(settings))
 
 
 if __name__ == "__main__":

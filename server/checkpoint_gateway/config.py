@@ -87,6 +87,16 @@ def _readable(text: str) -> str:
     return text
 
 
+def _reflection(text: str) -> str:
+    lowered = text.strip().lower()
+    if lowered in ("on", "off", "auth"):
+        return lowered
+    try:
+        return "on" if parse_bool(lowered) else "off"
+    except ValueError:
+        raise ValueError("expected on, off or auth") from None
+
+
 def _url(text: str) -> str:
     if not re.fullmatch(r"https?://[^\s]+", text):
         raise ValueError("expected an http(s):// URL")
@@ -183,6 +193,39 @@ class Settings:
     health_probe_timeout: float = _setting(
         5.0, _positive(_float), "a probe read slower than this counts as no answer"
     )
+    # Connections (see connections.py for why these defaults).
+    handshake_timeout_seconds: float = _setting(
+        10.0,
+        _positive(_float),
+        "a new connection must finish its TLS and HTTP/2 handshake within this, or it is closed",
+    )
+    max_connection_idle_seconds: float | None = _setting(
+        300.0,
+        _optional(_positive(_float)),
+        "a connection without a call for this long is closed (GOAWAY); off: never",
+    )
+    max_connection_age_seconds: float | None = _setting(
+        1800.0,
+        _optional(_positive(_float)),
+        "a connection is asked to go (GOAWAY) after this long; off: never",
+    )
+    max_connection_age_grace_seconds: float = _setting(
+        60.0, _positive(_float), "then closed when its calls had this long to finish"
+    )
+    keepalive_time_seconds: float = _setting(
+        60.0, _positive(_float), "ping a connection that has been quiet this long"
+    )
+    keepalive_timeout_seconds: float = _setting(
+        20.0, _positive(_float), "close a connection that does not answer a ping within this"
+    )
+    min_ping_interval_seconds: float = _setting(
+        10.0,
+        _positive(_float),
+        "clients may ping no more often than this; more is abuse: GOAWAY too_many_pings",
+    )
+    max_concurrent_streams: int = _setting(
+        256, _positive(_int), "calls in flight on one connection; more wait in the client"
+    )
     max_state_bytes: int = _setting(16 * MiB, _positive(parse_size), "largest state accepted")
     max_metadata_bytes: int = _setting(
         64 * 1024, _positive(parse_size), "largest metadata JSON accepted"
@@ -241,8 +284,9 @@ class Settings:
     )
     reflection: str = _setting(
         "auth",
-        _choice("on", "off", "auth"),
-        "server reflection: on, off, or auth (behind authentication when it is on)",
+        _reflection,
+        "server reflection (grpcurl list, describe): on, off, or auth (behind "
+        "authentication when it is on); true and false mean on and off",
     )
     metrics_auth: bool = _setting(
         False,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
+
+from .secrets import MaskingFormatter
 
 # What every LogRecord has; anything else on a record came from ``extra=`` and is a field.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -31,18 +34,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure(level: str, fmt: str, *, worker: int | None = None) -> None:
+def configure(
+    level: str, fmt: str, *, worker: int | None = None, secrets: Sequence[str] = ()
+) -> None:
     """Log to stderr at ``level`` in ``fmt`` (``text`` or ``json``). ``worker``: this is
     worker process N of ``serve --workers``; every line says so (``worker`` field, or
-    ``[worker N]`` after the logger name), as the workers share the supervisor's stderr."""
+    ``[worker N]`` after the logger name), as the workers share the supervisor's stderr.
+    ``secrets`` (the backend's passwords) are masked in every line, whoever logs it."""
     handler = logging.StreamHandler(sys.stderr)
     name = "%(name)s" if worker is None else f"%(name)s[worker {worker}]"
+    formatter: logging.Formatter
     if fmt == "json":
-        handler.setFormatter(JsonFormatter())
+        formatter = JsonFormatter()
         if worker is not None:
             handler.addFilter(_WorkerField(worker))
     else:
-        handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {name}: %(message)s"))
+        formatter = logging.Formatter(f"%(asctime)s %(levelname)s {name}: %(message)s")
+    handler.setFormatter(MaskingFormatter(formatter, secrets) if secrets else formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

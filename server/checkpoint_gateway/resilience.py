@@ -80,9 +80,11 @@ from checkpoint_client import (
 from checkpoint_client._ids import with_id
 
 from . import context
+from .caller_errors import Public
 from .layer import StoreLayer
 
 __all__ = [
+    "BreakerOpen",
     "BreakerState",
     "CircuitBreaker",
     "ResilientStore",
@@ -470,7 +472,7 @@ class ResilientStore(StoreLayer):
         if not self.breaker.allow():
             wait = self.breaker.retry_after()
             when = f"next probe in {wait:.1f}s" if wait else "a probe is in flight"
-            raise Unavailable(
+            raise BreakerOpen(
                 f"{self._name} is failing: circuit breaker open ({when}); retry later"
             )
         remaining = None if deadline is None else deadline - self._clock()
@@ -563,6 +565,11 @@ class ResilientStore(StoreLayer):
     ) -> int:
         frozen = builtins.list(writes)  # the same writes on every attempt, even from a generator
         return await super().put_writes(execution_id, checkpoint_id, frozen, namespace=namespace)
+
+
+class BreakerOpen(Unavailable, Public):
+    """The breaker refused the call without trying the backend. Its message names the
+    backend kind and when the next probe is due, nothing else: callers may read it."""
 
 
 #: Operations that are not idempotent by key: a retry could fail where the lost attempt

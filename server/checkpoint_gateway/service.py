@@ -2,15 +2,16 @@
 
 Validation is done by the store chain (see ``backends._base``), so a request is checked by
 exactly the same code whether it arrives over gRPC or from an in-process caller. This
-layer turns protobuf into models (rejecting malformed JSON), and exceptions into status
-codes: ``CheckpointError`` subclasses by their ``grpc_code``, anything else INTERNAL with
-a fixed message; the traceback goes to the log, never on the wire.
+layer turns protobuf into models (rejecting malformed JSON, ignoring the fields the
+gateway sets), and exceptions into status codes: ``CheckpointError`` subclasses by their
+``grpc_code``, anything else INTERNAL. What the caller reads is decided in
+``caller_errors``: its own mistakes in full, the gateway's failures as a fixed sentence
+with an error id; the details and any traceback go to the log, never on the wire.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -20,7 +21,6 @@ import grpc.aio
 
 from checkpoint_client import (
     Checkpoint,
-    CheckpointError,
     CheckpointPage,
     CheckpointStore,
     InvalidArgument,
@@ -29,8 +29,7 @@ from checkpoint_client import _convert as c
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
 
 from . import context as call_context
-
-log = logging.getLogger("checkpoint_gateway.service")
+from .caller_errors import answer
 
 _Req = TypeVar("_Req")
 _Paged = TypeVar("_Paged", c.pb.ListResponse, c.pb.AncestorsResponse)
@@ -66,20 +65,13 @@ def _rpc(handler: Handler[_Req, _Resp]) -> Handler[_Req, _Resp]:
         try:
             async with scope:
                 return await handler(self, request, context)
-        except TimeoutError:
+        except TimeoutError as exc:
             if scope.expired():
                 code, details = grpc.StatusCode.DEADLINE_EXCEEDED, "the call's deadline passed"
             else:  # raised by the store, not by our deadline: a defect
-                log.exception("%s failed with an unexpected error", method)
-                code, details = grpc.StatusCode.INTERNAL, "internal error"
-        except CheckpointError as exc:
-            code, details = grpc.StatusCode[exc.grpc_code], str(exc) or exc.grpc_code
-            if code is grpc.StatusCode.INTERNAL:
-                log.exception("%s failed: %s", method, details)
-                details = "internal error"
-        except Exception:
-            log.exception("%s failed with an unexpected error", method)
-            code, details = grpc.StatusCode.INTERNAL, "internal error"
+                code, details = answer(exc, method)
+        except Exception as exc:
+            code, details = answer(exc, method)
         finally:
             call_context.deadline.reset(token)
         if context.done():
@@ -113,15 +105,33 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
     Args:
         store: the store chain to serve from.
         max_response_bytes: a List page is cut short so its response stays under this.
+        max_json_length: metadata and metadata filters longer than this (in characters)
+            are refused before they are parsed; the store checks the size that counts
+            (``max_metadata_bytes``, as compact JSON) after.
     """
 
-    def __init__(self, store: CheckpointStore, *, max_response_bytes: int) -> None:
+    def __init__(
+        self,
+        store: CheckpointStore,
+        *,
+        max_response_bytes: int,
+        max_json_length: int | None = None,
+    ) -> None:
         self._store = store
         self._max_response_bytes = max_response_bytes
+        self._max_json_length = max_json_length
+
+    def _to_save(self, m: c.pb.Checkpoint) -> Checkpoint:
+        """The checkpoint a Save asks to store. What the gateway sets (created_at, version,
+        pending_writes) is ignored, not parsed: an old or careless client that echoes a
+        loaded checkpoint back, or a hostile one, cannot fail the save with it."""
+        return c.checkpoint_from_pb(
+            m, stored_fields=False, max_metadata_length=self._max_json_length
+        )
 
     @_rpc
     async def Save(self, request: c.pb.SaveRequest, context: Any) -> c.pb.SaveResponse:
-        checkpoint = c.checkpoint_from_pb(request.checkpoint)
+        checkpoint = self._to_save(request.checkpoint)
         expected = request.expected_version if request.HasField("expected_version") else None
         reply = c.pb.SaveResponse()
         _answer_save(reply, await self._store.save(checkpoint, expected_version=expected))
@@ -131,11 +141,11 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
     async def SaveMany(self, request: c.pb.SaveManyRequest, context: Any) -> c.pb.SaveManyResponse:
         checkpoints: list[Checkpoint] = []
         expected: list[int | None] = []
-        refused: dict[int, CheckpointError] = {}
+        refused: dict[int, BaseException] = {}
         for i, item in enumerate(request.saves):
             try:
-                checkpoints.append(c.checkpoint_from_pb(item.checkpoint))
-            except CheckpointError as exc:  # malformed metadata: this item only
+                checkpoints.append(self._to_save(item.checkpoint))
+            except Exception as exc:  # malformed metadata (or a defect): this item only
                 refused[i] = exc
                 continue
             expected.append(item.expected_version if item.HasField("expected_version") else None)
@@ -144,12 +154,9 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
         for i in range(len(request.saves)):
             result = refused.get(i) or next(results)
             out = reply.results.add()
-            if isinstance(result, CheckpointError):
-                details = str(result) or result.grpc_code
-                if result.grpc_code == "INTERNAL":
-                    log.error("SaveMany item %d failed: %s", i, details)
-                    details = "internal error"
-                out.error.CopyFrom(c.item_error_to_pb(result, details))
+            if isinstance(result, BaseException):
+                code, details = answer(result, f"SaveMany item {i}")
+                out.error.CopyFrom(c.pb.ItemError(code=code.value[0], message=details))
             else:
                 _answer_save(out.saved, result)
         return reply
@@ -176,7 +183,7 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
                 limit=limit,
                 page_token=request.page_token or None,
                 before=request.before or None,
-                metadata_filter=c.filter_from_json(request.metadata_filter),
+                metadata_filter=c.filter_from_json(request.metadata_filter, self._max_json_length),
                 all_namespaces=request.all_namespaces,
                 with_writes=request.include_writes,
             ),
@@ -188,7 +195,7 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
         return await self._page(
             request.page_size,
             lambda limit: self._store.search(
-                c.filter_from_json(request.metadata_filter),
+                c.filter_from_json(request.metadata_filter, self._max_json_length),
                 limit=limit,
                 page_token=request.page_token or None,
                 with_writes=request.include_writes,
@@ -280,7 +287,7 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
         self, request: c.pb.DeleteWhereRequest, context: Any
     ) -> c.pb.DeleteWhereResponse:
         deleted = await self._store.delete_where(
-            c.filter_from_json(request.metadata_filter) or {},
+            c.filter_from_json(request.metadata_filter, self._max_json_length) or {},
             execution_id=request.execution_id if request.HasField("execution_id") else None,
         )
         return c.pb.DeleteWhereResponse(deleted=deleted)

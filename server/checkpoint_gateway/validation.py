@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from checkpoint_client import Channel, Checkpoint, InvalidArgument, PendingWrite
+from checkpoint_client._codec import check_json
 
 MiB = 1024 * 1024
 
 # C0/C1 control characters and lone surrogates (which cannot be encoded as UTF-8).
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
 _WORD = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"  # an RFC 6838 type/subtype name
 _MEDIA_TYPE = re.compile(rf"{_WORD}/{_WORD}(?:\s*;\s*{_WORD}=[\x21-\x7e]{{1,100}}){{0,8}}")
 _INT32 = 2**31
@@ -129,6 +131,9 @@ def check_checkpoint(cp: Checkpoint, limits: Limits) -> None:
             f"state and channels are {size} bytes; the limit is {limits.max_state_bytes} "
             "(max_state_bytes)"
         )
+    # Before encoding it: too deep a value would exhaust the encoder's stack, and a lone
+    # surrogate has no UTF-8 form to store.
+    check_json(cp.metadata, what="metadata")
     meta = len(cp.metadata_json())
     if meta > limits.max_metadata_bytes:
         raise InvalidArgument(
@@ -226,6 +231,10 @@ def check_metadata_filter(
             raise InvalidArgument(f"metadata_filter[{key!r}] must be a finite number")
         if isinstance(value, str) and len(value) > limits.max_metadata_bytes:
             raise InvalidArgument(f"metadata_filter[{key!r}] is too long")
+        if isinstance(value, str) and _SURROGATES.search(value):
+            # No stored metadata can hold one (see check_checkpoint), and SQLite cannot
+            # even bind it as a parameter.
+            raise InvalidArgument(f"metadata_filter[{key!r}] holds a lone surrogate")
         out[key] = value
     return out
 

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -126,8 +127,14 @@ class Prometheus:
         def ready() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"prometheus exited: {self.log_tail()}")
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as reply:
-                return bool(reply.status == 200)
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as reply:
+                    return bool(reply.status == 200)
+            except urllib.error.HTTPError as exc:
+                # 503 while it starts: the error holds the response and its socket, which
+                # would otherwise be collected unclosed (a ResourceWarning, an error here).
+                exc.close()
+                return False
 
         poll(ready, timeout, "prometheus to be ready")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ..secrets import mask_url
 from ._base import Backend, Retention
 from .memory import MemoryStore
 
@@ -40,7 +41,7 @@ async def open_backend(url: str, **options: Any) -> Backend:
         store = MemoryStore(**options)
     elif scheme in ("file", "sqlite"):
         if parts.netloc not in ("", "localhost"):
-            raise BackendURLError(f"{scheme}:// URL must not name a host: {url!r}")
+            raise BackendURLError(f"{scheme}:// URL must not name a host: {mask_url(url)!r}")
         path = unquote(parts.path)
         if scheme == "sqlite":
             # SQLAlchemy's convention: sqlite:///rel.db is relative to the working
@@ -65,17 +66,10 @@ async def open_backend(url: str, **options: Any) -> Backend:
 
         store = await RedisStore.open(url, **options)
     else:
+        # Never the string itself: without a scheme it may be anything, a libpq conninfo
+        # with its password included.
+        given = f"scheme {parts.scheme + '://'!r}" if parts.scheme else "no scheme"
         raise BackendURLError(
-            f"unknown backend scheme {parts.scheme + '://' if parts.scheme else url!r}; "
-            f"expected one of {', '.join(s + '://' for s in SCHEMES)}"
+            f"the backend URL has {given}; expected one of {', '.join(s + '://' for s in SCHEMES)}"
         )
     return store
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``, safe to log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()

@@ -30,6 +30,8 @@ from checkpoint_client import (
 )
 
 from ... import validation as v
+from ...secrets import scrub
+from .. import BackendURLError
 from .._base import (
     AncestorWalk,
     Backend,
@@ -121,7 +123,7 @@ class PostgresStore(Backend):
             params = conninfo_to_dict(url)
         except psycopg.Error:
             # libpq's message may quote the string, password and all.
-            raise ValueError("the PostgreSQL URL is malformed") from None
+            raise BackendURLError("the PostgreSQL URL is malformed") from None
         connect_kwargs: dict[str, Any] = {
             "autocommit": True,
             "prepare_threshold": settings.prepare_threshold,
@@ -211,8 +213,7 @@ class PostgresStore(Backend):
         """The first line of a driver message, without the password should it appear."""
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if self._password:
-            for secret in (self._password, quote(self._password, safe="")):
-                text = text.replace(secret, "***")
+            text = scrub(text, (self._password, quote(self._password, safe="")))
         return text
 
     @asynccontextmanager

@@ -32,6 +32,7 @@ from checkpoint_client import (
 )
 
 from ... import validation as v
+from ...secrets import scrub
 from .. import BackendURLError
 from .._base import (
     AncestorWalk,
@@ -338,7 +339,7 @@ class RedisStore(Backend):
     def _safe(self, exc: BaseException) -> str:
         """The exception's text, with the password masked should it ever appear."""
         text = str(exc)
-        return text.replace(self._secret, "***") if self._secret else text
+        return scrub(text, (self._secret,)) if self._secret else text
 
     async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         script = self._scripts[name]
