@@ -221,6 +221,18 @@ def writes(draw: st.DrawFn, v: Values) -> pb.PendingWrite:
 
 
 @st.composite
+def channels(draw: st.DrawFn, v: Values) -> pb.Channel:
+    m = pb.Channel(
+        name=draw(v.channel),
+        version=draw(st.one_of(st.sampled_from(["1", "2"]), v.checkpoint_id)),
+        content_type=draw(v.content_type),
+    )
+    if draw(st.booleans()):  # a value; else a reference to one stored
+        m.value = draw(st.binary(max_size=64))
+    return m
+
+
+@st.composite
 def checkpoints(draw: st.DrawFn, v: Values) -> pb.Checkpoint:
     m = pb.Checkpoint(
         execution_id=draw(v.execution_id),
@@ -235,6 +247,7 @@ def checkpoints(draw: st.DrawFn, v: Values) -> pb.Checkpoint:
         # What the gateway sets: ignored on input, whatever it holds.
         version=draw(st.one_of(st.just(0), st.integers(*INT64))),
         pending_writes=draw(st.lists(writes(HOSTILE), max_size=2)),
+        channels=draw(st.lists(channels(v), max_size=3)),
     )
     created_at = draw(timestamps)
     if created_at is not None:
@@ -295,6 +308,90 @@ def list_requests(draw: st.DrawFn) -> pb.ListRequest:
         page_token=draw(page_tokens if hostile else st.just("")),
         before=draw(st.one_of(st.just(""), st.just(""), st.just(""), v.checkpoint_id)),
         metadata_filter=draw(v.metadata_filter),
+        all_namespaces=draw(st.booleans()),
+        include_writes=draw(st.booleans()),
+    )
+
+
+@st.composite
+def search_requests(draw: st.DrawFn) -> pb.SearchRequest:
+    v = draw(kinds)
+    hostile = v is HOSTILE
+    return pb.SearchRequest(
+        metadata_filter=draw(v.metadata_filter),
+        page_size=draw(st.integers(*INT32) if hostile else st.integers(0, 30)),
+        page_token=draw(page_tokens if hostile else st.just("")),
+        include_writes=draw(st.booleans()),
+    )
+
+
+@st.composite
+def list_namespaces_requests(draw: st.DrawFn) -> pb.ListNamespacesRequest:
+    v = draw(kinds)
+    hostile = v is HOSTILE
+    return pb.ListNamespacesRequest(
+        execution_id=draw(v.execution_id),
+        page_size=draw(st.integers(*INT32) if hostile else st.integers(0, 30)),
+        page_token=draw(page_tokens if hostile else st.just("")),
+    )
+
+
+@st.composite
+def list_executions_requests(draw: st.DrawFn) -> pb.ListExecutionsRequest:
+    v = draw(kinds)
+    hostile = v is HOSTILE
+    return pb.ListExecutionsRequest(
+        page_size=draw(st.integers(*INT32) if hostile else st.integers(0, 30)),
+        page_token=draw(page_tokens if hostile else st.just("")),
+    )
+
+
+@st.composite
+def ancestors_requests(draw: st.DrawFn) -> pb.AncestorsRequest:
+    v = draw(kinds)
+    hostile = v is HOSTILE
+    if v is VALID and draw(st.booleans()):
+        (execution_id, namespace), checkpoint_id = draw(_saved_lineages), draw(_saved_ids)
+    else:
+        execution_id, namespace = draw(v.execution_id), draw(v.namespace)
+        checkpoint_id = draw(v.checkpoint_id)
+    return pb.AncestorsRequest(
+        execution_id=execution_id,
+        namespace=namespace,
+        checkpoint_id=checkpoint_id,
+        include_self=draw(st.booleans()),
+        channels=draw(st.lists(v.channel, max_size=3)),
+        include_state=draw(st.booleans()),
+        page_size=draw(st.integers(*INT32) if hostile else st.integers(0, 30)),
+        page_token=draw(page_tokens if hostile else st.just("")),
+    )
+
+
+@st.composite
+def copy_requests(draw: st.DrawFn) -> pb.CopyExecutionRequest:
+    v = draw(kinds)
+    return pb.CopyExecutionRequest(
+        source_execution_id=draw(v.execution_id),
+        target_execution_id=draw(st.one_of(v.execution_id, texts("copy-1", "copy-2"))),
+    )
+
+
+@st.composite
+def delete_where_requests(draw: st.DrawFn) -> pb.DeleteWhereRequest:
+    v = draw(kinds)
+    request = pb.DeleteWhereRequest(metadata_filter=draw(v.metadata_filter))
+    execution_id = draw(st.one_of(st.none(), v.execution_id))
+    if execution_id is not None:
+        request.execution_id = execution_id
+    return request
+
+
+@st.composite
+def prune_requests(draw: st.DrawFn) -> pb.PruneRequest:
+    v = draw(kinds)
+    return pb.PruneRequest(
+        execution_ids=draw(st.lists(v.execution_id, max_size=10)),
+        strategy=draw(st.one_of(st.sampled_from([0, 1, 2]), st.integers(*INT32))),
     )
 
 
@@ -376,6 +473,9 @@ def _check_saved(call: Call, sent: pb.Checkpoint, saved: pb.SaveResponse) -> Non
     assert json.loads(got.metadata or "{}") == json.loads(sent.metadata or "{}")
     assert got.version == saved.version
     assert got.created_at == saved.created_at
+    assert {c.name: c.version for c in got.channels} == {c.name: c.version for c in sent.channels}
+    for c in got.channels:  # every channel comes back with its value
+        assert c.HasField("value")
 
 
 def check_save(call: Call, request: Message, response: Message) -> None:
@@ -406,12 +506,16 @@ def check_put_writes(call: Call, request: Message, response: Message) -> None:
         ),
         pb.LoadResponse,
     )
+    if reply is None:
+        return  # writes may come before their checkpoint: nothing to read back yet
     assert isinstance(reply, pb.LoadResponse), code
     stored = {(w.task_id, w.idx): w for w in reply.checkpoint.pending_writes}
-    for w in {(w.task_id, w.idx): w for w in request.writes}.values():  # the last one wins
-        got = stored[(w.task_id, w.idx)]
-        assert (got.channel, got.value, got.task_path) == (w.channel, w.value, w.task_path)
-        assert got.content_type == (w.content_type or "application/octet-stream")
+    last = {(w.task_id, w.idx): w for w in request.writes}
+    for key, w in last.items():
+        got = stored[key]  # stored, never lost
+        if w.idx < 0:  # a special write replaces: the request's last one is there
+            assert (got.channel, got.value, got.task_path) == (w.channel, w.value, w.task_path)
+            assert got.content_type == (w.content_type or "application/octet-stream")
 
 
 # -- the table ----------------------------------------------------------------------------
@@ -449,7 +553,14 @@ RPCS = [
     Rpc("Load", load_requests()),
     Rpc("Latest", latest_requests()),
     Rpc("List", list_requests()),
+    Rpc("Search", search_requests()),
+    Rpc("ListNamespaces", list_namespaces_requests()),
+    Rpc("ListExecutions", list_executions_requests()),
+    Rpc("Ancestors", ancestors_requests()),
+    Rpc("CopyExecution", copy_requests()),
     Rpc("Delete", delete_requests()),
+    Rpc("DeleteWhere", delete_where_requests()),
+    Rpc("Prune", prune_requests()),
     Rpc("Clear", clear_requests()),
 ]
 
