@@ -219,8 +219,7 @@ def _relation_bytes(url: str, schema: str, tables: Sequence[str]) -> int:
         for table in tables:
             conn.execute(f'VACUUM "{schema}"."{table}"')
             row = conn.execute(
-                "SELECT pg_total_relation_size(format('%I.%I', %s::text, %s::text)::regclass)",
-                [schema, table],
+                "SELECT pg_total_relation_size(%s::regclass)", [f'"{schema}"."{table}"']
             ).fetchone()
             total += int(row[0]) if row else 0
         return total
@@ -285,9 +284,7 @@ async def storage_part(
 
 def _exists(url: str, schema: str, table: str) -> bool:
     with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT to_regclass(format('%I.%I', %s::text, %s::text))", [schema, table]
-        ).fetchone()
+        row = conn.execute("SELECT to_regclass(%s)", [f'"{schema}"."{table}"']).fetchone()
         return bool(row and row[0])
 
 
