@@ -22,7 +22,8 @@ METHODS = [f"/{SERVICE.full_name}/{m.name}" for m in SERVICE.methods] + [
 
 # Each fails to parse as any of the request types (checked below).
 MALFORMED = {
-    "invalid UTF-8 in a string field": bytes.fromhex("0a01ff"),
+    # Fields 1 and 2: ListExecutionsRequest's first string field is its second.
+    "invalid UTF-8 in a string field": bytes.fromhex("0a01ff1201ff"),
     "a group start tag": bytes.fromhex("0b"),
     "a truncated tag": bytes.fromhex("ff"),
     "a truncated varint": bytes.fromhex("1080"),
