@@ -209,12 +209,21 @@ WITH RECURSIVE chain AS (
     WHERE c.execution_id = %(eid)s AND c.namespace = %(ns)s
     AND c.checkpoint_id = %(start)s{alive}
     UNION ALL
+    -- The parent is saved before its child, so it has a lower version: walk the version
+    -- index down from the child, newest first, to the row with the parent's id (the next
+    -- one, unless a fork lies between). With statistics that still say a lineage holds
+    -- one row (a table that grew faster than autovacuum analyzed it), a join on the id
+    -- alone was planned as a scan of the whole lineage per step: a 500-step walk took
+    -- 222 ms instead of a few.
     SELECT chain.depth + 1, c.checkpoint_id, c.version, c.parent_id, c.node, c.next_nodes,
         c.content_type, octet_length(c.state), c.metadata_text, c.created_at,
         c.channel_names, c.channel_versions
-    FROM chain JOIN {checkpoints} AS c
-        ON c.execution_id = %(eid)s AND c.namespace = %(ns)s
-        AND c.checkpoint_id = chain.parent_id{alive}
+    FROM chain CROSS JOIN LATERAL (
+        SELECT * FROM {checkpoints} AS c
+        WHERE c.execution_id = %(eid)s AND c.namespace = %(ns)s
+        AND c.version < chain.version AND c.checkpoint_id = chain.parent_id{alive}
+        ORDER BY c.version DESC LIMIT 1
+    ) AS c
     WHERE chain.depth < %(depth)s
 )
 SELECT chain.*,
