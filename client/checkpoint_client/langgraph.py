@@ -239,11 +239,18 @@ class GatewaySaver(BaseCheckpointSaver[str]):
         ``every_value`` all carry values, and with ``own_versions`` too, under versions
         of this checkpoint's own (see ``_put``)."""
         conf = config["configurable"]
+        # Numbers, booleans and None stay in the state, as LangGraph's PostgresSaver keeps
+        # them inline: a stored value of its own would cost more than it saves.
+        values = checkpoint["channel_values"]
+        inline = {k: v for k, v in values.items() if _inline(v)}
         rest = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+        rest["channel_values"] = inline
         state, content_type = self._dump(rest)
         versions = checkpoint["channel_versions"]
         channels: dict[str, m.Channel] = {}
-        for name, value in checkpoint["channel_values"].items():
+        for name, value in values.items():
+            if name in inline:
+                continue
             version = str(versions[name])
             if own_versions or every_value or name in new_versions:
                 data, kind = self._dump(value)
@@ -270,8 +277,11 @@ class GatewaySaver(BaseCheckpointSaver[str]):
     def _to_tuple(self, record: m.Checkpoint) -> CheckpointTuple:
         checkpoint: Checkpoint = self._load(record.state_bytes, record.content_type)
         checkpoint["channel_values"] = {
-            name: self._load(ch.value_bytes or b"", ch.content_type)
-            for name, ch in record.channels.items()
+            **checkpoint.get("channel_values", {}),
+            **{
+                name: self._load(ch.value_bytes or b"", ch.content_type)
+                for name, ch in record.channels.items()
+            },
         }
         return CheckpointTuple(
             config=_config(record.execution_id, record.namespace, record.checkpoint_id),
@@ -697,6 +707,12 @@ def _config(thread_id: str, namespace: str, checkpoint_id: str) -> RunnableConfi
             "checkpoint_id": checkpoint_id,
         }
     }
+
+
+def _inline(value: Any) -> bool:
+    """Whether a channel value stays in the checkpoint's state: a number, a boolean or
+    None (strings may be long: they are channels, stored once per version)."""
+    return value is None or isinstance(value, bool | int | float)
 
 
 def _scalar(value: Any) -> bool:
