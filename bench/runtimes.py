@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import operator
+import os
 import statistics
 import sys
 import time
@@ -78,28 +80,38 @@ def three_nodes(saver: BaseCheckpointSaver[Any]) -> Any:
 
 
 CHANNELS = [f"c{i}" for i in range(10)]
+
+
+def _kib() -> str:
+    """1 KiB of text that does not compress (TOAST would shrink a repeated pattern, and
+    the comparison would measure pglz instead of what each saver stores)."""
+    return base64.b64encode(os.urandom(768)).decode()
+
+
 STEPS = 200
 
 
 class Wide(TypedDict):
     step: int
-    c0: str
-    c1: str
-    c2: str
-    c3: str
-    c4: str
-    c5: str
-    c6: str
-    c7: str
-    c8: str
-    c9: str
+    c0: list[str]
+    c1: list[str]
+    c2: list[str]
+    c3: list[str]
+    c4: list[str]
+    c5: list[str]
+    c6: list[str]
+    c7: list[str]
+    c8: list[str]
+    c9: list[str]
 
 
 def wide(saver: BaseCheckpointSaver[Any]) -> Any:
+    # Lists, not strings: AsyncPostgresSaver keeps strings and numbers inline in every
+    # checkpoint row, and a state of message lists (what threads hold) as blobs.
     def tick(state: Wide) -> dict[str, Any]:
         step = state["step"] + 1
         name = CHANNELS[step % len(CHANNELS)]
-        return {"step": step, name: f"{step:04d}" * 256}  # 1 KiB
+        return {"step": step, name: [_kib()]}
 
     builder = StateGraph(Wide)
     builder.add_node("tick", tick)
@@ -225,19 +237,18 @@ def _relation_bytes(url: str, schema: str, tables: Sequence[str]) -> int:
         return total
 
 
-def _payload_bytes(url: str, queries: Sequence[str]) -> int:
+def _payload_bytes(url: str, queries: Sequence[tuple[str, str]]) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
-        return sum(int(conn.execute(q).fetchone()[0] or 0) for q in queries)  # type: ignore[index]
+        total = 0
+        for query, thread in queries:
+            row = conn.execute(query, [thread]).fetchone()  # type: ignore[call-overload]
+            total += int(row[0] or 0) if row else 0
+        return total
 
 
 async def storage_part(
     savers: dict[str, BaseCheckpointSaver[Any]], pg: Postgres
 ) -> list[dict[str, Any]]:
-    for saver in savers.values():
-        await wide(saver).ainvoke(
-            {"step": 0, **{name: "-" * 1024 for name in CHANNELS}},
-            {"configurable": {"thread_id": f"storage-{uuid.uuid4()}"}, "recursion_limit": 500},
-        )
     ours = (
         "checkpoint_checkpoints",
         "checkpoint_writes",
@@ -245,22 +256,39 @@ async def storage_part(
         "checkpoint_executions",
     )
     theirs = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
-    gateway_tables = [t for t in ours if _exists(pg.url, "public", t)]
+    tables = {"gateway": (pg.url, ours), "langgraph-postgres": (pg.langgraph_url, theirs)}
+    before = {name: _relation_bytes(url, "public", t) for name, (url, t) in tables.items()}
+    threads = {}
+    for name, saver in savers.items():
+        threads[name] = f"storage-{uuid.uuid4()}"
+        await wide(saver).ainvoke(
+            {"step": 0, **{channel: [_kib()] for channel in CHANNELS}},
+            {"configurable": {"thread_id": threads[name]}, "recursion_limit": 500},
+        )
+    ours_thread, theirs_thread = threads["gateway"], threads["langgraph-postgres"]
     return [
         {
             "part": "storage",
             "saver": "gateway",
             "steps": STEPS,
-            "relation_bytes": _relation_bytes(pg.url, "public", gateway_tables),
+            "relation_bytes": _relation_bytes(pg.url, "public", ours) - before["gateway"],
             "payload_bytes": _payload_bytes(
                 pg.url,
                 [
-                    "SELECT sum(octet_length(state)) FROM checkpoint_checkpoints",
-                    "SELECT sum(octet_length(value)) FROM checkpoint_writes",
-                    *(
-                        ["SELECT sum(octet_length(value)) FROM checkpoint_blobs"]
-                        if "checkpoint_blobs" in gateway_tables
-                        else []
+                    (
+                        "SELECT sum(octet_length(state)) FROM checkpoint_checkpoints "
+                        "WHERE execution_id = %s",
+                        ours_thread,
+                    ),
+                    (
+                        "SELECT sum(octet_length(value)) FROM checkpoint_writes "
+                        "WHERE execution_id = %s",
+                        ours_thread,
+                    ),
+                    (
+                        "SELECT sum(octet_length(value)) FROM checkpoint_blobs "
+                        "WHERE execution_id = %s",
+                        ours_thread,
                     ),
                 ],
             ),
@@ -269,13 +297,25 @@ async def storage_part(
             "part": "storage",
             "saver": "langgraph-postgres",
             "steps": STEPS,
-            "relation_bytes": _relation_bytes(pg.langgraph_url, "public", theirs),
+            "relation_bytes": _relation_bytes(pg.langgraph_url, "public", theirs)
+            - before["langgraph-postgres"],
             "payload_bytes": _payload_bytes(
                 pg.langgraph_url,
                 [
-                    "SELECT sum(octet_length(checkpoint::text)) FROM checkpoints",
-                    "SELECT sum(octet_length(blob)) FROM checkpoint_blobs",
-                    "SELECT sum(octet_length(blob)) FROM checkpoint_writes",
+                    (
+                        "SELECT sum(octet_length(checkpoint::text)) FROM checkpoints "
+                        "WHERE thread_id = %s",
+                        theirs_thread,
+                    ),
+                    (
+                        "SELECT sum(octet_length(blob)) FROM checkpoint_blobs WHERE thread_id = %s",
+                        theirs_thread,
+                    ),
+                    (
+                        "SELECT sum(octet_length(blob)) FROM checkpoint_writes "
+                        "WHERE thread_id = %s",
+                        theirs_thread,
+                    ),
                 ],
             ),
         },
