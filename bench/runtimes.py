@@ -1,6 +1,6 @@
 """LangGraph on the gateway against LangGraph's own AsyncPostgresSaver, in one run.
 
-    .venv/bin/python -m bench.runtimes              # every part, about 2 minutes on 2 cores
+    .venv/bin/python -m bench.runtimes              # every part, about 1.5 minutes on 2 cores
     .venv/bin/python -m bench.runtimes --quick      # a few seconds, to see that it works
     .venv/bin/python -m bench.runtimes --parts graph --duration 10
 

@@ -169,3 +169,23 @@ def test_auth_overhead_measures_each_mode(tmp_path: Path) -> None:
     assert all(row["saves_per_s"] > 0 for row in document["runs"])
     for mode in ("off", "token", "jwt"):
         assert f"{mode}: " in done.stdout
+
+
+def test_runtimes_quick_runs_every_part(tmp_path: Path) -> None:
+    """LangGraph through the gateway against AsyncPostgresSaver on a throwaway PostgreSQL:
+    every part yields its rows, and the delta history takes one round trip where
+    LangGraph's default walk takes one per ancestor (and both replay the same writes)."""
+    out = tmp_path / "runtimes.json"
+    done = _run("bench.runtimes", "--quick", f"--out={out}", timeout=300)
+    rows = json.loads(out.read_text())
+    graph = {(r["saver"], r["callers"]) for r in rows if r["part"] == "graph"}
+    assert graph == {(s, c) for s in ("gateway", "langgraph-postgres") for c in (1, 16)}
+    assert all(r["runs_per_s"] > 0 for r in rows if r["part"] == "graph")
+    storage = {r["saver"]: r for r in rows if r["part"] == "storage"}
+    assert set(storage) == {"gateway", "langgraph-postgres"}
+    assert all(r["relation_bytes"] > r["payload_bytes"] > 0 for r in storage.values())
+    delta = {r["walk"]: r for r in rows if r["part"] == "delta"}
+    assert delta["gateway Ancestors"]["round_trips"] == 1
+    assert delta["gateway, LangGraph's default walk"]["round_trips"] == 502
+    assert {r["writes_replayed"] for r in delta.values()} == {501}
+    assert "gateway / AsyncPostgresSaver at 1 callers" in done.stdout
