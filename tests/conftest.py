@@ -59,6 +59,13 @@ async def make_backend(
 
 
 @pytest.fixture
+def backend_id(request: pytest.FixtureRequest) -> str:
+    """The name the test's backend is parametrized by, for reports: ``redis-cluster``
+    where the store's own ``name`` says ``redis``."""
+    return str(request.node.callspec.params["make_backend"])
+
+
+@pytest.fixture
 async def backend(make_backend: Callable[..., Awaitable[Backend]]) -> Backend:
     return await make_backend()
 

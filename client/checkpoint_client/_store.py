@@ -230,9 +230,10 @@ async def iter_checkpoints(
     metadata_filter: Mapping[str, Any] | None = None,
     all_namespaces: bool = False,
     with_writes: bool = False,
+    before: str | None = None,
 ) -> AsyncIterator[Checkpoint]:
     """Yield every checkpoint of a lineage (or execution), newest first, one page in
-    memory at a time."""
+    memory at a time; with ``before``, only those older than that checkpoint."""
     token: str | None = None
     while True:
         page = await store.list(
@@ -240,6 +241,7 @@ async def iter_checkpoints(
             namespace=namespace,
             limit=page_size,
             page_token=token,
+            before=before if token is None else None,
             metadata_filter=metadata_filter,
             all_namespaces=all_namespaces,
             with_writes=with_writes,

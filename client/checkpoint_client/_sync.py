@@ -115,9 +115,10 @@ class SyncCheckpointStore:
         metadata_filter: Mapping[str, Any] | None = None,
         all_namespaces: bool = False,
         with_writes: bool = False,
+        before: str | None = None,
     ) -> Iterator[Checkpoint]:
         """Yield every checkpoint of a lineage (or execution), newest first, one page at a
-        time."""
+        time; with ``before``, only those older than that checkpoint."""
         token: str | None = None
         while True:
             page = self.list(
@@ -125,6 +126,7 @@ class SyncCheckpointStore:
                 namespace=namespace,
                 limit=page_size,
                 page_token=token,
+                before=before if token is None else None,
                 metadata_filter=metadata_filter,
                 all_namespaces=all_namespaces,
                 with_writes=with_writes,

@@ -438,59 +438,26 @@ class GatewaySaver(BaseCheckpointSaver[str]):
             ):
                 yield record
             return
-        every = namespace is None
-        if before_id is not None:
-            try:
-                listed = await store.list(
-                    thread_id,
-                    namespace=namespace or "",
-                    before=before_id,
-                    metadata_filter=served,
-                    all_namespaces=every,
-                    with_writes=True,
-                    limit=_PAGE,
-                )
-            except NotFound:
-                # Not a checkpoint here: LangGraph then compares ids.
-                async for record in iter_checkpoints(
-                    store,
-                    thread_id,
-                    namespace=namespace or "",
-                    page_size=_PAGE,
-                    metadata_filter=served,
-                    all_namespaces=every,
-                    with_writes=True,
-                ):
-                    if record.checkpoint_id < before_id:
-                        yield record
-                return
-            for record in listed.checkpoints:
+        scope: dict[str, Any] = {
+            "namespace": namespace or "",
+            "page_size": _PAGE,
+            "metadata_filter": served,
+            "all_namespaces": namespace is None,
+            "with_writes": True,
+        }
+        yielded = False
+        try:
+            async for record in iter_checkpoints(store, thread_id, before=before_id, **scope):
+                yielded = True
                 yield record
-            token = listed.next_page_token
-            while token is not None:
-                page = await store.list(
-                    thread_id,
-                    namespace=namespace or "",
-                    page_token=token,
-                    metadata_filter=served,
-                    all_namespaces=every,
-                    with_writes=True,
-                    limit=_PAGE,
-                )
-                for record in page.checkpoints:
-                    yield record
-                token = page.next_page_token
             return
-        async for record in iter_checkpoints(
-            store,
-            thread_id,
-            namespace=namespace or "",
-            page_size=_PAGE,
-            metadata_filter=served,
-            all_namespaces=every,
-            with_writes=True,
-        ):
-            yield record
+        except NotFound:
+            if before_id is None or yielded:
+                raise
+        # `before` is no checkpoint of this thread: LangGraph then compares ids.
+        async for record in iter_checkpoints(store, thread_id, **scope):
+            if record.checkpoint_id < before_id:
+                yield record
 
     async def _prune(
         self, store: CheckpointStore, thread_ids: Sequence[str], strategy: str

@@ -268,6 +268,15 @@ async def test_iter_checkpoints_walks_every_page(store: CheckpointStore) -> None
     assert got == [5, 4, 3, 2, 1]
 
 
+async def test_iter_checkpoints_before_starts_below_it_on_every_page(
+    store: CheckpointStore,
+) -> None:
+    saved = await save_n(store, 6)
+    before = saved[4].checkpoint_id  # version 5
+    got = [c.version async for c in iter_checkpoints(store, "run-1", page_size=2, before=before)]
+    assert got == [4, 3, 2, 1]
+
+
 async def test_page_token_from_another_listing_is_rejected(store: CheckpointStore) -> None:
     await save_n(store, 3)
     await save_n(store, 3, execution_id="run-2")

@@ -16,7 +16,9 @@ from checkpoint_gateway.backends import Backend
 MakeBackend = Callable[..., Awaitable[Backend]]
 
 
-async def test_langgraph_conformance_suite_is_full(make_backend: MakeBackend) -> None:
+async def test_langgraph_conformance_suite_is_full(
+    make_backend: MakeBackend, backend_id: str
+) -> None:
     backend = await make_backend()
     gateway = await Gateway.start(backend, listen="127.0.0.1:0")
     try:
@@ -38,4 +40,4 @@ async def test_langgraph_conformance_suite_is_full(make_backend: MakeBackend) ->
     assert failures == {}
     assert report.conformance_level() == "FULL"
     passed = sum(r.tests_passed for r in results.values())
-    print(f"conformance {backend.name}: FULL, {passed} tests passed")
+    print(f"conformance {backend_id}: FULL, {passed} tests passed")

@@ -37,7 +37,7 @@ async def expected(scenario: str, durability: str, sync: bool) -> Any:
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 async def test_graphs_behave_as_on_the_in_memory_saver(
-    make_backend: MakeBackend, scenario: str
+    make_backend: MakeBackend, backend_id: str, scenario: str
 ) -> None:
     backend = await make_backend(limits=Limits())
     gateway = await Gateway.start(backend, listen="127.0.0.1:0")
@@ -50,6 +50,6 @@ async def test_graphs_behave_as_on_the_in_memory_saver(
                     got = await SCENARIOS[scenario](Runner(saver, durability, sync))
                     assert got == await expected(scenario, durability, sync), (durability, sync, i)
                     equal += 1
-                print(f"graph runs {backend.name} {scenario} {durability}: {equal}/{RUNS} equal")
+                print(f"graph runs {backend_id} {scenario} {durability}: {equal}/{RUNS} equal")
     finally:
         await gateway.stop(grace=1.0)

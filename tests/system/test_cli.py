@@ -207,9 +207,13 @@ def test_sync_client_iterates_every_page(tmp_path: Path) -> None:
     gw.wait_listening()
     try:
         with CheckpointClient(gw.target) as client:
-            for i in range(7):
-                client.save(Checkpoint("run", {"i": i}))
+            saved = [client.save(Checkpoint("run", {"i": i})) for i in range(7)]
             versions = [cp.version for cp in client.iter_checkpoints("run", page_size=3)]
+            before = saved[5].checkpoint_id  # version 6
+            older = [
+                cp.version for cp in client.iter_checkpoints("run", page_size=2, before=before)
+            ]
         assert versions == [7, 6, 5, 4, 3, 2, 1]
+        assert older == [5, 4, 3, 2, 1]
     finally:
         assert gw.stop() == 0
