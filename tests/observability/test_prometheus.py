@@ -348,6 +348,7 @@ def test_the_dashboard_is_importable_and_filterable() -> None:
         "Connection pool",
         "Payload",
         "Process",
+        "Security",
     ]
     for panel in board["panels"]:
         if panel["type"] == "row":
