@@ -207,7 +207,7 @@ def test_sigterm_drains_every_worker_and_exits_0(two: GatewayProcess) -> None:
         for t in threads:
             t.join(30)
     assert code == 0, two.output()
-    assert not failures, failures
+    assert not failures, (failures, two.output())
     assert all(gone(pid) for pid in workers)
     assert "2 workers drain in-flight calls" in two.output()
 
