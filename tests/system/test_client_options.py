@@ -127,3 +127,59 @@ async def test_deadline_per_call() -> None:
     finally:
         store.gate.set()
         await gw.stop(grace=1)
+
+
+async def test_the_langgraph_saver_takes_the_clients_options(tmp_path: Path) -> None:
+    """GatewaySaver over TLS with metadata, as a sync and as an async context manager; and
+    its deadline, against a store that never answers."""
+    from langgraph.graph import END, START, StateGraph
+
+    from checkpoint_client.langgraph import GatewaySaver
+
+    key, cert = make_cert(tmp_path, "server")
+    recorder = RecordingInterceptor()
+    gw = await Gateway.start(
+        MemoryStore(),
+        credentials=grpc.ssl_server_credentials([(key, cert)]),
+        interceptors=[recorder],
+    )
+    options: dict[str, Any] = {
+        "credentials": grpc.ssl_channel_credentials(root_certificates=cert),
+        "metadata": [("x-team", "a")],
+    }
+
+    def graph(saver: GatewaySaver) -> Any:
+        builder = StateGraph(dict)
+        builder.add_node("step", lambda state: {"n": state.get("n", 0) + 1})
+        builder.add_edge(START, "step")
+        builder.add_edge("step", END)
+        return builder.compile(checkpointer=saver)
+
+    try:
+        target = f"127.0.0.1:{gw.port}"
+        async with GatewaySaver(target, **options) as saver:
+            config = {"configurable": {"thread_id": "async"}}
+            assert await graph(saver).ainvoke({"n": 1}, config) == {"n": 2}
+
+        def sync_run() -> Any:
+            with GatewaySaver(target, **options) as saver:
+                config = {"configurable": {"thread_id": "sync"}}
+                graph(saver).invoke({"n": 5}, config)
+                return graph(saver).get_state(config).values
+
+        assert await asyncio.to_thread(sync_run) == {"n": 6}
+        assert len(recorder.seen) >= 6
+        assert all(md.get("x-team") == "a" for md in recorder.seen)
+    finally:
+        await gw.stop(grace=1)
+
+    store = GatedStore()
+    store.gate = asyncio.Event()  # never opened: a save can only end by its deadline
+    gated = await Gateway.start(store)
+    try:
+        async with GatewaySaver(f"127.0.0.1:{gated.port}", timeout=0.3) as saver:
+            with pytest.raises(DeadlineExceeded):
+                await graph(saver).ainvoke({"n": 1}, {"configurable": {"thread_id": "t"}})
+    finally:
+        store.gate.set()
+        await gated.stop(grace=1)
