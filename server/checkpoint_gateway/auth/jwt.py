@@ -16,18 +16,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jwt
 from jwt import PyJWKClient, PyJWKSet
 
 from .principals import ROLES, Principal, check_tenant
+from .watched import WatchedFile
 
 __all__ = ["ALGORITHMS", "InvalidToken", "JwtSettings", "JwtVerifier", "looks_like_jwt"]
 
@@ -88,56 +86,30 @@ class JwtSettings:
 
 class _FileKeys:
     def __init__(self, path: str, clock: Callable[[], float]) -> None:
-        self._path = Path(path)
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._checked = clock()
-        self._stamp = self._read_stamp()
-        self._keys = self._parse()
-        self._generation = 0
+        self._file = WatchedFile(
+            path,
+            lambda text: PyJWKSet.from_dict(json.loads(text)),
+            what="JWKS file",
+            errors=(ValueError, jwt.PyJWTError),
+            clock=clock,
+        )
         self._seen = 0
 
     def changed(self) -> bool:
         """Whether the keys were reloaded since the last call (refreshing them first)."""
-        self._refresh()
-        changed = self._generation != self._seen
-        self._seen = self._generation
+        self._file.current()
+        changed = self._file.generation != self._seen
+        self._seen = self._file.generation
         return changed
 
-    def _read_stamp(self) -> tuple[int, int]:
-        st = os.stat(self._path)
-        return st.st_mtime_ns, st.st_size
-
-    def _parse(self) -> PyJWKSet:
-        return PyJWKSet.from_dict(json.loads(self._path.read_text()))
-
     def key(self, kid: str | None) -> Any:
-        self._refresh()
-        keys = self._keys.keys
+        keys = self._file.current().keys
         if kid is None and len(keys) == 1:
             return keys[0].key
         for key in keys:
             if key.key_id == kid:
                 return key.key
         raise InvalidToken(f"no key with kid {kid!r}")
-
-    def _refresh(self) -> None:
-        now = self._clock()
-        if now - self._checked >= 1.0:
-            with self._lock:
-                self._checked = now
-                problem = None
-                try:
-                    stamp = self._read_stamp()
-                    if stamp != self._stamp:
-                        self._stamp = stamp  # a broken file is reported once
-                        self._keys = self._parse()
-                        self._generation += 1
-                        log.info("JWKS file reloaded")
-                except (OSError, ValueError, jwt.PyJWTError) as exc:
-                    problem = exc
-                if problem is not None:
-                    log.error("JWKS file not reloaded, keeping the previous keys: %s", problem)
 
 
 class JwtVerifier:

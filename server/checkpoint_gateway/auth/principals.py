@@ -29,14 +29,14 @@ import logging
 import os
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .watched import WatchedFile
 
 __all__ = [
     "ROLES",
@@ -190,7 +190,7 @@ def parse(text: str) -> _Index:
 
 
 class PrincipalsFile:
-    """The principals file, read again when it changes.
+    """The principals file, read again when it changes (see ``watched``).
 
     Args:
         path: the file.
@@ -200,36 +200,19 @@ class PrincipalsFile:
     def __init__(
         self, path: str | os.PathLike[str], *, clock: Callable[[], float] = time.monotonic
     ):
-        self.path = Path(path)
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._checked = clock()
-        self._stamp = self._read_stamp()
-        self._index = parse(self.path.read_text())
-        log.info("principals file: %d principals", self._index.count)
-
-    def _read_stamp(self) -> tuple[int, int]:
-        st = os.stat(self.path)
-        return st.st_mtime_ns, st.st_size
+        self._file = WatchedFile(
+            path,
+            parse,
+            what="principals file",
+            errors=(PrincipalsFileError,),
+            describe=lambda index: f"{index.count} principals",
+            clock=clock,
+        )
+        self.path = self._file.path
+        log.info("principals file: %d principals", self._file.current().count)
 
     def _current(self) -> _Index:
-        now = self._clock()
-        if now - self._checked < 1.0:
-            return self._index
-        with self._lock:
-            self._checked = now
-            problem = None
-            try:
-                stamp = self._read_stamp()
-                if stamp != self._stamp:
-                    self._stamp = stamp  # a broken file is reported once, not every second
-                    self._index = parse(self.path.read_text())
-                    log.info("principals file reloaded: %d principals", self._index.count)
-            except (OSError, PrincipalsFileError) as exc:
-                problem = exc
-            if problem is not None:
-                log.error("principals file not reloaded, keeping the previous one: %s", problem)
-        return self._index
+        return self._file.current()
 
     def by_token(self, token: str) -> Principal | None:
         return self._current().by_token.get(hash_token(token))
