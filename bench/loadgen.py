@@ -157,6 +157,30 @@ class StoreDriver:
         await self.store.close()
 
 
+async def open_langgraph_saver(url: str) -> tuple[Any, Any]:
+    """LangGraph's AsyncPostgresSaver on ``url``, set up, with a pool of the gateway's
+    default size (so that neither side has more connections): ``(saver, pool)``. The
+    caller closes the pool."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    from checkpoint_gateway.backends.postgres import PostgresSettings
+
+    defaults = PostgresSettings()
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        url,
+        min_size=defaults.min_size,
+        max_size=defaults.max_size,
+        open=False,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+    )
+    await pool.open(wait=True)
+    saver = AsyncPostgresSaver(pool)
+    await saver.setup()
+    return saver, pool
+
+
 class LangGraphDriver:
     """LangGraph's AsyncPostgresSaver on a psycopg pool the size of the gateway's.
 
@@ -172,23 +196,7 @@ class LangGraphDriver:
 
     @classmethod
     async def open(cls, url: str, state: bytes) -> LangGraphDriver:
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-        from psycopg.rows import dict_row
-        from psycopg_pool import AsyncConnectionPool
-
-        from checkpoint_gateway.backends.postgres import PostgresSettings
-
-        defaults = PostgresSettings()
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url,
-            min_size=defaults.min_size,
-            max_size=defaults.max_size,
-            open=False,
-            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-        )
-        await pool.open(wait=True)
-        saver = AsyncPostgresSaver(pool)
-        await saver.setup()
+        saver, pool = await open_langgraph_saver(url)
         return cls(saver, pool, state)
 
     @staticmethod

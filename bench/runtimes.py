@@ -49,13 +49,11 @@ from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import END, START, StateGraph
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
+from bench.loadgen import open_langgraph_saver
 from bench.servers import Gateway, Postgres, scratch
 from checkpoint_client import AsyncCheckpointClient, CheckpointStore
 from checkpoint_client.langgraph import GatewaySaver
-from checkpoint_gateway.backends.postgres import PostgresSettings
 
 PARTS = ("graph", "storage", "delta")
 
@@ -160,21 +158,6 @@ class Counting:
             return attr(*args, **kwargs)
 
         return counted
-
-
-async def langgraph_saver(url: str) -> tuple[AsyncPostgresSaver, AsyncConnectionPool[Any]]:
-    defaults = PostgresSettings()
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        url,
-        min_size=defaults.min_size,
-        max_size=defaults.max_size,
-        open=False,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-    )
-    await pool.open(wait=True)
-    saver = AsyncPostgresSaver(pool)
-    await saver.setup()
-    return saver, pool
 
 
 # -- the parts -----------------------------------------------------------------------------
@@ -391,7 +374,7 @@ async def main(args: argparse.Namespace) -> list[dict[str, Any]]:
         with scratch() as cwd:
             gateway = Gateway(pg.url, cwd, ["--metrics-listen", "off"])
             try:
-                peer, pool = await langgraph_saver(pg.langgraph_url)
+                peer, pool = await open_langgraph_saver(pg.langgraph_url)
                 ours = GatewaySaver(gateway.target, timeout=60)
                 savers: dict[str, BaseCheckpointSaver[Any]] = {
                     "gateway": ours,
