@@ -23,9 +23,11 @@ def test_gateways_require_the_token_and_share_the_backend(
     gw = sdk_gateway(backend, tls=True)
     env = gw.env()
     assert gw.ca is not None
-    with CheckpointClient(env["CHECKPOINT_GATEWAY_TARGET"], timeout=10) as anonymous:
-        with pytest.raises(Unauthenticated):
-            anonymous.latest("harness")
+    with (
+        CheckpointClient(env["CHECKPOINT_GATEWAY_TARGET"], timeout=10) as anonymous,
+        pytest.raises(Unauthenticated),
+    ):
+        anonymous.latest("harness")
     with CheckpointClient(env["CHECKPOINT_GATEWAY_TARGET"], token=TOKEN, timeout=10) as client:
         saved = client.save(Checkpoint("harness", {"n": 1}))
     secure = grpc.ssl_channel_credentials(root_certificates=gw.ca.read_bytes())
