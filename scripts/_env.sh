@@ -29,3 +29,22 @@ ensure_venv() {
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
+
+# apt_install PKG...: install the Debian packages that are not installed yet; runs
+# `apt-get update` at most once per scripts/test run (the SDK toolchains share it).
+apt_install() {
+  local wanted=()
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+      || wanted+=("$pkg")
+  done
+  [ ${#wanted[@]} -eq 0 ] && return 0
+  echo "installing ${wanted[*]}" >&2
+  if [ -z "${_APT_UPDATED:-}" ]; then
+    as_root apt-get update -qq
+    export _APT_UPDATED=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${wanted[@]}" >/dev/null
+}
