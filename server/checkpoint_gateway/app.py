@@ -13,13 +13,13 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import _async as health_aio  # what grpc_health.v1.health.aio re-exports
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection as grpc_reflection
 
 from checkpoint_client import CheckpointError, CheckpointStore, DeadlineExceeded, Unavailable
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc as pb_grpc
 
 from . import context
+from . import reflection as reflection_service
 from .connections import ConnectionLimits
 from .intake import IntakeInterceptor, RefusalInterceptor
 from .service import CheckpointServicer
@@ -238,12 +238,8 @@ class Gateway:
         health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         if reflection:
-            grpc_reflection.enable_server_reflection(
-                [
-                    SERVICE_NAME,
-                    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                    grpc_reflection.SERVICE_NAME,
-                ],
+            reflection_service.enable(
+                [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name],
                 server,
             )
         try:

@@ -191,3 +191,36 @@ async def test_raw_requests_with_missing_fields_are_invalid_not_internal(gated: 
             assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value.details()
         reply = await stub.List(c.pb.ListRequest(execution_id="run"), timeout=5)
         assert len(reply.checkpoints) == 0
+
+
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+async def test_reflection_answers_under_v1_and_v1alpha(version: str) -> None:
+    """Current grpcurl asks ``grpc.reflection.v1`` first; older tools ask v1alpha."""
+    from grpc_reflection.v1alpha import reflection_pb2
+
+    gw = await Gateway.start(MemoryStore())
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{gw.port}") as channel:
+            call = channel.stream_stream(
+                f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
+                request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+            )
+            requests = [
+                reflection_pb2.ServerReflectionRequest(list_services=""),
+                reflection_pb2.ServerReflectionRequest(
+                    file_containing_symbol="checkpoint_gateway.v1.CheckpointService"
+                ),
+            ]
+            replies = [reply async for reply in call(iter(requests), timeout=10)]
+        services = {s.name for s in replies[0].list_services_response.service}
+        assert {
+            "checkpoint_gateway.v1.CheckpointService",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        } <= services
+        files = replies[1].file_descriptor_response.file_descriptor_proto
+        assert files, replies[1]
+    finally:
+        await gw.stop(grace=1)
