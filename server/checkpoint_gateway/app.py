@@ -56,6 +56,10 @@ async def backend_answers(store: CheckpointStore, within: float) -> bool:
     return True
 
 
+class ListenError(OSError):
+    """The gRPC address cannot be bound (taken, not on this machine, or TLS refused)."""
+
+
 class DrainInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Counts in-flight checkpoint calls and, once draining, refuses new ones.
 
@@ -248,7 +252,9 @@ class Gateway:
             else:
                 port = server.add_secure_port(listen, credentials)
         except RuntimeError as exc:
-            raise OSError(f"cannot listen on {listen}: address in use or not available") from exc
+            raise ListenError(
+                f"cannot listen on {listen}: address in use or not available"
+            ) from exc
         await server.start()
         for service in ("", SERVICE_NAME):
             await health.set(service, health_pb2.HealthCheckResponse.SERVING)

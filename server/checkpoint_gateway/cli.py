@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -25,7 +26,7 @@ import grpc
 
 from . import __version__, chain, config, logs, secrets, tracing, workers
 from . import loop as event_loop
-from .app import SERVICE_NAME, Gateway
+from .app import SERVICE_NAME, Gateway, ListenError
 from .auth import (
     Authenticator,
     AuthInterceptor,
@@ -39,7 +40,7 @@ from .auth import (
 )
 from .auth.principals import dump_example
 from .auth.principals import parse as parse_principals
-from .backends import Backend, BackendURLError, Retention, open_backend
+from .backends import Backend, BackendURLError, Retention, StoreLocationError, open_backend
 from .backends._paging import PageTokens
 from .connections import ConnectionLimits
 from .instrumented import RpcObserver
@@ -61,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     config.add_arguments(serve)
     workers.add_worker_arguments(serve)
     migrate = commands.add_parser("migrate", help="create or upgrade the backend's schema")
-    config.add_arguments(migrate)
+    config.add_arguments(migrate, only=config.MIGRATE_SETTINGS)
     token = commands.add_parser(
         "token",
         help="make a bearer token: prints it, and the principals-file entry that holds its hash",
@@ -116,7 +117,10 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     if worker is not None:
         worker.watch_supervisor(loop, stop.set)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("settings: %s", _settings_summary(settings))
     backend = await _open(settings)
+    log.debug("backend %s open", mask_url(settings.backend))
     metrics = None
     if settings.metrics_listen:
         metrics = Metrics(multiprocess=worker is not None)
@@ -136,23 +140,31 @@ async def serve(
             metrics.init_grpc_service(SERVICE_NAME)
         if metrics is not None and settings.metrics_listen and worker is None:
             metrics_host, _, metrics_port = settings.metrics_listen.rpartition(":")
-            exporter = metrics.serve(
-                metrics_host, int(metrics_port), authorize=_metrics_authorizer(settings)
+            try:
+                exporter = metrics.serve(
+                    metrics_host, int(metrics_port), authorize=_metrics_authorizer(settings)
+                )
+            except OSError as exc:
+                raise config.listen_error("metrics_listen", settings.metrics_listen, exc) from exc
+        if worker is None:  # a worker shares the supervisor's SO_REUSEPORT socket
+            config.probe_listen("listen", settings.listen)
+        try:
+            gateway = await Gateway.start(
+                store,
+                listen=settings.listen,
+                max_message_bytes=settings.max_message_bytes,
+                max_metadata_bytes=settings.max_metadata_bytes,
+                credentials=_server_credentials(settings),
+                interceptors=interceptors,
+                health_probe_interval=settings.health_probe_interval,
+                health_probe_timeout=settings.health_probe_timeout,
+                reuse_port=worker is not None,
+                request_timeout=settings.deadline_seconds,
+                connection_limits=_connection_limits(settings),
+                reflection=settings.reflection != "off",
             )
-        gateway = await Gateway.start(
-            store,
-            listen=settings.listen,
-            max_message_bytes=settings.max_message_bytes,
-            max_metadata_bytes=settings.max_metadata_bytes,
-            credentials=_server_credentials(settings),
-            interceptors=interceptors,
-            health_probe_interval=settings.health_probe_interval,
-            health_probe_timeout=settings.health_probe_timeout,
-            reuse_port=worker is not None,
-            request_timeout=settings.deadline_seconds,
-            connection_limits=_connection_limits(settings),
-            reflection=settings.reflection != "off",
-        )
+        except ListenError as exc:
+            raise config.listen_error("listen", settings.listen, exc) from exc
     except BaseException:
         if exporter is not None:
             exporter.stop()
@@ -368,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             settings.event_loop,
         )
-    except BackendURLError as exc:
+    except (BackendURLError, StoreLocationError) as exc:
         print(
             f"checkpoint-gateway: error: --backend / CHECKPOINT_GATEWAY_BACKEND: {exc}",
             file=sys.stderr,
@@ -391,6 +403,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if telemetry is not None:
             telemetry.shutdown()  # export the spans still buffered
     return 0
+
+
+def _settings_summary(settings: config.Settings) -> str:
+    """Every setting in effect, for the debug log: the backend URL masked, the page-token
+    key left out."""
+    shown: list[str] = []
+    for name, value in sorted(dataclasses.asdict(settings).items()):
+        if name == "page_token_key":
+            value = "(set)" if value else None
+        elif name == "backend":
+            value = mask_url(value)
+        shown.append(f"{name}={value}")
+    return ", ".join(shown)
 
 
 def _secrets(settings: config.Settings) -> list[str]:

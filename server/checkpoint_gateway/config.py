@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import ipaddress
 import os
 import re
+import socket
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -328,6 +331,7 @@ class Settings:
             )
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
             raise SettingsError(f"{_names('tls_client_ca_file')} needs a server certificate")
+        self._check_tls_files()
         if self.workers > 1 and self.backend.partition("://")[0].lower() == "memory":
             raise SettingsError(
                 f"{_names('workers')} ({self.workers}) needs a backend the processes share; "
@@ -348,6 +352,27 @@ class Settings:
                 f"{_names('default_page_size')} ({self.default_page_size}) must not exceed "
                 f"{_names('max_page_size')} ({self.max_page_size})"
             )
+
+    def _check_tls_files(self) -> None:
+        """Read the TLS files as TLS will, so a wrong file is named at start (gRPC would
+        only fail to listen, which reads like a port problem)."""
+        if self.tls_cert_file is None or self.tls_key_file is None:
+            return
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            context.load_cert_chain(self.tls_cert_file, self.tls_key_file)
+        except (ssl.SSLError, OSError):
+            raise SettingsError(
+                f"{_names('tls_cert_file')} and {_names('tls_key_file')}: not a PEM "
+                "certificate chain and the private key that matches it"
+            ) from None
+        if self.tls_client_ca_file is not None:
+            try:
+                context.load_verify_locations(cafile=self.tls_client_ca_file)
+            except (ssl.SSLError, OSError):
+                raise SettingsError(
+                    f"{_names('tls_client_ca_file')}: not a PEM bundle of CA certificates"
+                ) from None
 
 
 # Backend settings: every field of a backend's settings dataclass is a flag and a variable,
@@ -391,9 +416,61 @@ def _names(name: str) -> str:
     return f"{_flag(name)} / {_env(name)}"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one flag per setting; values stay strings until ``load`` parses them."""
+def setting_names(name: str) -> str:
+    """``--metrics-listen / CHECKPOINT_GATEWAY_METRICS_LISTEN``: how an error names a setting."""
+    return _names(name)
+
+
+def _bind_errno(address: str) -> int | None:
+    """Why binding ``address`` fails, found by trying (gRPC's own error gives no errno)."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except (OSError, ValueError):
+        return errno.EADDRNOTAVAIL
+    family, kind, proto, _, sockaddr = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        try:
+            probe.bind(sockaddr)
+        except OSError as exc:
+            return exc.errno
+    return None
+
+
+def probe_listen(name: str, address: str) -> None:
+    """Raise ``listen_error`` now if ``address`` cannot be bound, before gRPC tries and logs
+    a line of its own about it."""
+    code = _bind_errno(address)
+    if code is not None:
+        raise listen_error(name, address, OSError(code, os.strerror(code)))
+
+
+def listen_error(name: str, address: str, exc: OSError) -> OSError:
+    """An ``OSError`` whose one line names the setting and says why ``address`` failed."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+    code = cause.errno if cause.errno is not None else _bind_errno(address)
+    if code == errno.EADDRINUSE:
+        reason = "the address is already in use"
+    elif code == errno.EADDRNOTAVAIL:
+        reason = "no interface of this machine has that address"
+    elif code == errno.EACCES:
+        reason = "permission denied (ports below 1024 need privileges)"
+    else:
+        reason = "address in use or not available"
+    return OSError(f"{_names(name)}: cannot listen on {address}: {reason}")
+
+
+#: What ``migrate`` reads: the backend and its section, and how to log.
+MIGRATE_SETTINGS = ("backend", "log_level", "log_format")
+
+
+def add_arguments(parser: argparse.ArgumentParser, only: Sequence[str] | None = None) -> None:
+    """Add one flag per setting (or per setting in ``only``, plus every backend setting);
+    values stay strings until ``load`` parses them."""
     for f in _own_fields():
+        if only is not None and f.name not in only:
+            continue
         parser.add_argument(
             _flag(f.name),
             dest=f.name,
@@ -444,11 +521,19 @@ def load(
         try:
             values[section] = cls(**section_values[section])
         except ValueError as exc:
-            names = f"--{section}-* / {ENV_PREFIX}{section.upper()}_*"
-            raise SettingsError(f"{names}: {exc}") from None
+            raise SettingsError(f"{_section_names(section, cls, str(exc))}: {exc}") from None
     settings = Settings(**values)
     settings.check()
     return settings
+
+
+def _section_names(section: str, cls: type[Any], message: str) -> str:
+    """The setting a backend section's check is about: its message starts with the field's
+    name (``schema 'X' is not allowed``); else the whole section."""
+    for name in sorted((f.name for f in dataclasses.fields(cls)), key=len, reverse=True):
+        if message.startswith(f"{name} "):
+            return _names(f"{section}_{name}")
+    return f"--{section}-* / {ENV_PREFIX}{section.upper()}_*"
 
 
 def _own_fields() -> list[dataclasses.Field[Any]]:

@@ -406,6 +406,8 @@ class RpcObserver(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                     self._handled(full, name).inc()
                 if code is not grpc.StatusCode.OK:
                     self._log_failure(full, name, ctx, elapsed)
+                elif log.isEnabledFor(logging.DEBUG):
+                    log.debug("%s OK (%.1f ms)", full, elapsed * 1000)
 
         return grpc.unary_unary_rpc_method_handler(
             behavior,
@@ -427,9 +429,15 @@ class RpcObserver(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         details = ctx.details()
         if isinstance(details, bytes):
             details = details.decode("utf-8", "replace")
-        # The caller's mistakes (NotFound, InvalidArgument...) are routine: info; the
-        # gateway's own failures are what an operator must see: warning.
-        level = logging.WARNING if code in _SERVER_ERRORS else logging.INFO
+        # The gateway's own failures are what an operator must see: warning. The caller's
+        # mistakes (InvalidArgument...) are routine: info. NOT_FOUND is how a runtime
+        # learns that a thread is new (Latest before its first save): debug.
+        if code in _SERVER_ERRORS:
+            level = logging.WARNING
+        elif code == "NotFound":
+            level = logging.DEBUG
+        else:
+            level = logging.INFO
         log.log(
             level,
             "%s failed: %s: %s (%.1f ms)%s",

@@ -54,6 +54,9 @@ def configure(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # grpc's Cython layer logs every event-loop hand-over at debug; at --log-level debug
+    # that flood would hide the gateway's own lines. Its warnings and errors still show.
+    logging.getLogger("grpc").setLevel(max(logging.WARNING, root.level))
 
 
 class _WorkerField(logging.Filter):

@@ -193,9 +193,14 @@ class _Supervisor:
                 authorize = None
                 if self.settings.metrics_auth and self.settings.auth_principals_file:
                     authorize = metrics_authorizer(self.settings.auth_principals_file)
-                exporter = metrics.serve_registry(
-                    registry, metrics_host, int(metrics_port), authorize=authorize
-                )
+                try:
+                    exporter = metrics.serve_registry(
+                        registry, metrics_host, int(metrics_port), authorize=authorize
+                    )
+                except OSError as exc:
+                    raise config.listen_error(
+                        "metrics_listen", self.settings.metrics_listen, exc
+                    ) from exc
             failed = await self._start(f"{host}:{port}", lifeline_r)
             os.close(lifeline_r)
             lifeline_r = -1
@@ -397,5 +402,5 @@ def _reserve(listen: str) -> tuple[list[socket.socket], int]:
                 sock.close()
             raise
     except OSError as exc:
-        raise OSError(f"cannot listen on {listen}: address in use or not available") from exc
+        raise config.listen_error("listen", listen, exc) from exc
     return reserved, port

@@ -17,9 +17,18 @@ from urllib.parse import unquote, urlsplit
 
 from ..secrets import mask_url
 from ._base import Backend, Retention
+from ._location import StoreLocationError
 from .memory import MemoryStore
 
-__all__ = ["Backend", "BackendURLError", "MemoryStore", "Retention", "mask_url", "open_backend"]
+__all__ = [
+    "Backend",
+    "BackendURLError",
+    "MemoryStore",
+    "Retention",
+    "StoreLocationError",
+    "mask_url",
+    "open_backend",
+]
 
 SCHEMES = ("memory", "file", "sqlite", "postgresql", "redis", "rediss", "redis+cluster")
 

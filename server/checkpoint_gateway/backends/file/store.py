@@ -39,6 +39,7 @@ from .._base import (
     saved_or_conflict,
     to_us,
 )
+from .._location import make_directory
 from .layout import (
     DELETING,
     LOCKS,
@@ -131,7 +132,7 @@ class FileStore(Backend):
         return store
 
     def _setup(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_directory(self.root)
         with contextlib.suppress(FileExistsError):
             self._locks_dir.mkdir()
             fsync_dir(self.root)

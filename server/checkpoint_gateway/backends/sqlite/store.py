@@ -35,6 +35,7 @@ from .._base import (
     missing_channel,
     saved_or_conflict,
 )
+from .._location import StoreLocationError, check_database_file, make_directory
 from .schema import (
     COLLECT_BLOBS,
     COPY_BLOBS,
@@ -251,8 +252,21 @@ class SqliteStore(Backend):
                 f"SQLite {sqlite3.sqlite_version} is too old; the sqlite backend needs "
                 f"{'.'.join(map(str, MIN_SQLITE))} or newer"
             )
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._writer = self._new_connection(reader=False)
+        path = Path(self.path)
+        make_directory(path.parent)
+        check_database_file(path)
+        try:
+            self._writer = self._new_connection(reader=False)
+        except sqlite3.DatabaseError as exc:
+            # Both are facts about the path, not outages: say which, once, without the
+            # driver's traceback (the CLI names --backend with it).
+            if "file is not a database" in str(exc):
+                raise StoreLocationError(f"{path} is not a SQLite database") from None
+            if "unable to open database file" in str(exc):
+                raise StoreLocationError(
+                    f"cannot create or open {path}: its directory does not accept new files"
+                ) from None
+            raise
         for _ in range(self._reader_count):
             self._readers.put(self._new_connection(reader=True))
 
