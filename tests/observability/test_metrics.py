@@ -89,7 +89,7 @@ async def test_counters_and_histograms_equal_what_was_done(
         await client.save(Checkpoint("exec-0", {"other": 1}, checkpoint_id=saved[0].checkpoint_id))
     for cp in saved[:m_ok]:
         await client.load(cp.execution_id, cp.checkpoint_id)
-    with caplog.at_level(logging.INFO, logger="checkpoint_gateway.rpc"):
+    with caplog.at_level(logging.DEBUG, logger="checkpoint_gateway.rpc"):
         for i in range(m_missing):
             with pytest.raises(NotFound):
                 await client.load("exec-0", f"missing-{i}")
@@ -231,10 +231,15 @@ async def test_counters_and_histograms_equal_what_was_done(
             assert not ids & set(s.labels.values()), (s.name, s.labels)
 
     # One log line per failed request, each naming method and code.
-    lines = [r for r in caplog.records if r.name == "checkpoint_gateway.rpc"]
+    # NotFound is routine (a new thread's Latest): at debug, beside each call's OK line.
+    lines = [
+        r
+        for r in caplog.records
+        if r.name == "checkpoint_gateway.rpc" and " failed: " in r.getMessage()
+    ]
     assert len(lines) == m_missing
     assert all(getattr(r, "grpc_code", None) == "NotFound" for r in lines)
-    assert all(r.levelno == logging.INFO for r in lines)
+    assert all(r.levelno == logging.DEBUG for r in lines)
 
 
 async def test_a_save_many_call_counts_once_and_weighs_every_item(served: Served) -> None:

@@ -111,7 +111,7 @@ async def test_one_trace_from_caller_to_backend_attempts(
         with tracer.start_as_current_span("agent step", kind=SpanKind.CLIENT):
             saved = await client.save(Checkpoint("exec-1", {"step": 1}))
         with (
-            caplog.at_level(logging.INFO, logger="checkpoint_gateway.rpc"),
+            caplog.at_level(logging.DEBUG, logger="checkpoint_gateway.rpc"),
             tracer.start_as_current_span("agent resume"),
             pytest.raises(NotFound),
         ):
@@ -136,7 +136,11 @@ async def test_one_trace_from_caller_to_backend_attempts(
     assert [e.name for e in operation.events] == ["exception"]
     # NotFound is an answer, not a fault of the gateway.
     assert operation.status.status_code is StatusCode.UNSET
-    (line,) = [r for r in caplog.records if r.name == "checkpoint_gateway.rpc"]
+    (line,) = [
+        r
+        for r in caplog.records
+        if r.name == "checkpoint_gateway.rpc" and " failed: " in r.getMessage()
+    ]
     trace_id = format(resume.context.trace_id, "032x")
     assert line.trace_id == trace_id  # type: ignore[attr-defined]
     assert f"trace_id={trace_id}" in line.getMessage()
