@@ -46,8 +46,9 @@ const IDMetadataKey = "langgraphgo_checkpoint_id"
 // ExecutionMetadataKey is where langgraphgo puts a checkpoint's execution id.
 const ExecutionMetadataKey = "execution_id"
 
-// listPageSize is how many checkpoints List asks for per call.
-const listPageSize = 100
+// listPageSize is how many checkpoints List asks for per call (a variable so that a
+// test can make List walk several pages).
+var listPageSize = 100
 
 // Store is a graph.CheckpointStore over a checkpoint-gateway client.
 type Store struct {
