@@ -10,7 +10,6 @@ temporary GOPATH links client/go under its import path, then the stand-in of lan
 from __future__ import annotations
 
 import filecmp
-import json
 import os
 import re
 import subprocess
@@ -39,7 +38,9 @@ def go_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     link.parent.mkdir(parents=True)
     link.symlink_to(GO_DIR, target_is_directory=True)
     return {
-        "GOPATH": os.pathsep.join([str(gopath), str(GO_DIR / "testdata" / "standin"), DEBIAN_GOCODE]),
+        "GOPATH": os.pathsep.join(
+            [str(gopath), str(GO_DIR / "testdata" / "standin"), DEBIAN_GOCODE]
+        ),
         "GO111MODULE": "off",
         "GOFLAGS": "",
         # go finds the import path of the working directory from $PWD (through the link).
@@ -48,13 +49,15 @@ def go_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
 
 
-def _go(go_env: dict[str, str], *args: str, gateway: SdkGateway | None = None,
-        timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _go(
+    go_env: dict[str, str], *args: str, gateway: SdkGateway | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     env = dict(go_env)
     if gateway is not None:
         env.update(gateway.env())
-    return run_runner(["go", *args], cwd=Path(go_env["PWD"]), env=env, timeout=timeout,
-                      gateway=gateway)
+    return run_runner(
+        ["go", *args], cwd=Path(go_env["PWD"]), env=env, timeout=timeout, gateway=gateway
+    )
 
 
 def test_generated_code_is_fresh(tmp_path: Path) -> None:
@@ -77,15 +80,8 @@ def test_go_vet_and_gofmt(go_env: dict[str, str]) -> None:
 
 
 def _counts(output: str) -> Counter[str]:
-    """pass/fail/skip per test (subtests included) from `go test -json` output."""
-    counts: Counter[str] = Counter()
-    for line in output.splitlines():
-        if not line.startswith("{"):
-            continue
-        event = json.loads(line)
-        if event.get("Test") and event.get("Action") in ("pass", "fail", "skip"):
-            counts[event["Action"]] += 1
-    return counts
+    """PASS/FAIL/SKIP per test (subtests and examples included) from `go test -v` output."""
+    return Counter(m.group(1) for m in re.finditer(r"^\s*--- (PASS|FAIL|SKIP): ", output, re.M))
 
 
 @pytest.mark.parametrize("backend", ["memory", "sqlite", "postgresql", "redis"])
@@ -97,19 +93,23 @@ def test_go_tests_against_a_real_gateway(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     gw = sdk_gateway(backend, tls=True)
-    proc = _go(go_env, "test", "-json", "-count=1", "./...", gateway=gw)
+    proc = _go(go_env, "test", "-v", "-count=1", "./...", gateway=gw)
     counts = _counts(proc.stdout)
     total = sum(counts.values())
-    summary = f"go test on {backend}: {counts['pass']}/{total} passed, {counts['skip']} skipped"
+    summary = f"go test on {backend}: {counts['PASS']}/{total} passed, {counts['SKIP']} skipped"
     record_property("go_tests", summary)
     with capsys.disabled():  # the counts belong in the CI log, passing or not
         print(f"\n{summary}")
-    assert counts["fail"] == 0 and counts["skip"] == 0 and counts["pass"] >= MIN_GO_TESTS, summary
+    assert counts["FAIL"] == 0, summary
+    assert counts["SKIP"] == 0, summary
+    assert counts["PASS"] >= MIN_GO_TESTS, summary
 
 
 def _readme_example() -> str:
     text = (GO_DIR / "README.md").read_text()
-    match = re.search(r"<!-- example: run by tests/sdk/test_go\.py -->\s*```go\n(.*?)```", text, re.S)
+    match = re.search(
+        r"<!-- example: run by tests/sdk/test_go\.py -->\s*```go\n(.*?)```", text, re.S
+    )
     assert match, "client/go/README.md has no marked ```go example"
     return match.group(1)
 
@@ -123,6 +123,7 @@ def test_readme_example_runs(
     example.mkdir(exist_ok=True)
     (example / "main.go").write_text(_readme_example())
     env = {**go_env, "PWD": str(example)}
-    proc = run_runner(["go", "run", "."], cwd=example, env={**env, **gw.env()}, timeout=300,
-                      gateway=gw)
+    proc = run_runner(
+        ["go", "run", "."], cwd=example, env={**env, **gw.env()}, timeout=300, gateway=gw
+    )
     assert re.search(r"latest: version 2 ", proc.stdout), proc.stdout
