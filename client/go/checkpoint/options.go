@@ -19,6 +19,27 @@ const DefaultTimeout = 10 * time.Second
 // DefaultMaxMessageBytes is the largest message sent or received (as the Python client).
 const DefaultMaxMessageBytes = 64 << 20
 
+// DefaultServiceConfig is the gRPC service config a Client dials with, as the Python
+// client's: retry UNAVAILABLE only (the gateway is draining or restarting, or its backend
+// is down: nothing was done, or the call is idempotent by key), at most 4 attempts with
+// randomized exponential backoff from 0.1 s to 1 s, all within the call's deadline, and
+// a retry budget that stops retrying once most calls fail. Other codes are never
+// retried. (grpc-go before 1.40, such as Debian's 1.33, applies it only with the
+// environment variable GRPC_GO_RETRY=on.)
+const DefaultServiceConfig = `{
+  "methodConfig": [{
+    "name": [{"service": "checkpoint_gateway.v1.CheckpointService"}],
+    "retryPolicy": {
+      "maxAttempts": 4,
+      "initialBackoff": "0.1s",
+      "maxBackoff": "1s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }],
+  "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}
+}`
+
 // Option configures a Client in New.
 type Option func(*config) error
 
@@ -149,6 +170,7 @@ func newConfig(opts []Option) (*config, error) {
 
 func (c *config) dial() []grpc.DialOption {
 	opts := []grpc.DialOption{
+		grpc.WithDefaultServiceConfig(DefaultServiceConfig),
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(c.maxMessage), grpc.MaxCallSendMsgSize(c.maxMessage),
 		),

@@ -4,14 +4,35 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"sort"
 	"testing"
 	"time"
 
+	pb "github.com/checkpoint-gateway/checkpoint-gateway/client/go/gen/checkpoint_gateway/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
+
+func TestEveryRPCHasAMethod(t *testing.T) {
+	rpcs := reflect.TypeOf((*pb.CheckpointServiceClient)(nil)).Elem()
+	client := reflect.TypeOf(&Client{})
+	for i := 0; i < rpcs.NumMethod(); i++ {
+		name := rpcs.Method(i).Name
+		m, ok := client.MethodByName(name)
+		if !ok {
+			t.Errorf("Client has no method for the RPC %s", name)
+			continue
+		}
+		if m.Type.NumIn() < 2 || m.Type.In(1) != reflect.TypeOf((*context.Context)(nil)).Elem() {
+			t.Errorf("Client.%s does not take a context first", name)
+		}
+	}
+	if rpcs.NumMethod() != 15 {
+		t.Errorf("the service has %d RPCs; this test knew 15", rpcs.NumMethod())
+	}
+}
 
 func TestMapErrorSentinels(t *testing.T) {
 	tests := []struct {
