@@ -14,6 +14,7 @@ package checkpoint
 
 import (
 	"context"
+	"sync/atomic"
 
 	pb "github.com/checkpoint-gateway/checkpoint-gateway/client/go/gen/checkpoint_gateway/v1"
 	"google.golang.org/grpc"
@@ -24,9 +25,10 @@ import (
 // Client talks to one checkpoint-gateway. It is safe for concurrent use; make one per
 // gateway and Close it when done.
 type Client struct {
-	conn *grpc.ClientConn
-	stub pb.CheckpointServiceClient
-	cfg  *config
+	conn   *grpc.ClientConn
+	stub   pb.CheckpointServiceClient
+	cfg    *config
+	closed int32 // atomic: 1 once Close was called
 }
 
 // New connects to a gateway at target ("host:port", or any gRPC target such as
@@ -46,8 +48,12 @@ func New(target string, opts ...Option) (*Client, error) {
 	return &Client{conn: conn, stub: pb.NewCheckpointServiceClient(conn), cfg: cfg}, nil
 }
 
-// Close closes the connection; calls in flight fail with ErrCanceled or ErrUnavailable.
+// Close closes the connection; calls in flight and later calls fail with ErrCanceled.
+// Closing a closed client does nothing.
 func (c *Client) Close() error {
+	if !atomic.CompareAndSwapInt32(&c.closed, 0, 1) {
+		return nil
+	}
 	if err := c.conn.Close(); err != nil {
 		return newError(codes.Canceled, "%v", err)
 	}
@@ -61,6 +67,9 @@ func call[Req, Resp any](
 	var zero Resp
 	if ctx == nil {
 		return zero, newError(codes.InvalidArgument, "the context is nil")
+	}
+	if atomic.LoadInt32(&c.closed) == 1 {
+		return zero, newError(codes.Canceled, "the client is closed")
 	}
 	if _, has := ctx.Deadline(); !has && c.cfg.timeout > 0 {
 		var cancel context.CancelFunc
@@ -126,6 +135,15 @@ func saved(cp Checkpoint, resp *pb.SaveResponse) Checkpoint {
 	cp.Version = resp.GetVersion()
 	cp.CreatedAt = timeFromPB(resp.GetCreatedAt())
 	cp.PendingWrites = nil
+	// As every store answers a save: channels as references (Load has the values).
+	if len(cp.Channels) > 0 {
+		refs := make(map[string]Channel, len(cp.Channels))
+		for name, ch := range cp.Channels {
+			ch.Value = nil
+			refs[name] = ch
+		}
+		cp.Channels = refs
+	}
 	return cp
 }
 

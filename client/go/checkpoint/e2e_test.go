@@ -397,3 +397,42 @@ func TestTheOtherRPCs(t *testing.T) {
 		}
 	})
 }
+
+func TestChannels(t *testing.T) {
+	c := gwtest.Client(t)
+	ctx := context.Background()
+	exec := gwtest.ExecutionID("channels")
+	first, err := c.Save(ctx, checkpoint.Checkpoint{ExecutionID: exec, Channels: map[string]checkpoint.Channel{
+		"messages": {Version: "1", Value: []byte(`["hi"]`), ContentType: checkpoint.ContentTypeJSON},
+		"empty":    {Version: "1", Value: []byte{}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Channels["messages"].Value != nil || first.Channels["messages"].Version != "1" {
+		t.Errorf("Save answered channels %+v; want references", first.Channels)
+	}
+	// The second checkpoint refers to the stored value (no Value) and adds a new one.
+	second, err := c.Save(ctx, checkpoint.Checkpoint{ExecutionID: exec, ParentID: first.CheckpointID, Channels: map[string]checkpoint.Channel{
+		"messages": {Version: "1"},
+		"count":    {Version: "2", Value: []byte(`2`), ContentType: checkpoint.ContentTypeJSON},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Load(ctx, exec, "", second.CheckpointID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Channels["messages"].Value) != `["hi"]` || string(got.Channels["count"].Value) != "2" || len(got.Channels) != 2 {
+		t.Errorf("Load channels %+v", got.Channels)
+	}
+	if e, err := c.Load(ctx, exec, "", first.CheckpointID); err != nil || e.Channels["empty"].Value == nil {
+		t.Errorf("an empty channel value came back as %+v, %v; want present and empty", e.Channels["empty"], err)
+	}
+	// A reference to a value never stored is NOT_FOUND.
+	_, err = c.Save(ctx, checkpoint.Checkpoint{ExecutionID: exec, Channels: map[string]checkpoint.Channel{"nope": {Version: "9"}}})
+	if !errors.Is(err, checkpoint.ErrNotFound) {
+		t.Errorf("a reference to a missing channel value: %v; want ErrNotFound", err)
+	}
+}

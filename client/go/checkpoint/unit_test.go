@@ -165,6 +165,22 @@ func TestRequestsThatCannotBeEncodedFailBeforeTheCall(t *testing.T) {
 	}
 }
 
+func TestAClosedClientRefusesCalls(t *testing.T) {
+	c, err := New("127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("a second Close: %v; want nil", err)
+	}
+	if _, err := c.Latest(context.Background(), "e", ""); !errors.Is(err, ErrCanceled) {
+		t.Errorf("a call after Close: %v; want ErrCanceled", err)
+	}
+}
+
 func TestNewCheckpointIDIsAnOrderedUUIDv7(t *testing.T) {
 	shape := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	ids := make([]string, 5000)
