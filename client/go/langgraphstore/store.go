@@ -68,7 +68,8 @@ func invalid(format string, args ...interface{}) error {
 }
 
 // Save stores cp under its execution (cp.Metadata["execution_id"]). It fills an empty
-// cp.ID, and sets cp.Version and cp.Timestamp to what the gateway stored.
+// cp.ID (before the call), and sets cp.Version and cp.Timestamp to what the gateway
+// stored.
 func (s *Store) Save(ctx context.Context, cp *graph.Checkpoint) error {
 	if cp == nil {
 		return invalid("the checkpoint is nil")
@@ -84,10 +85,12 @@ func (s *Store) Save(ctx context.Context, cp *graph.Checkpoint) error {
 	if err != nil {
 		return invalid("the state is not JSON-encodable: %v", err)
 	}
-	id := cp.ID
-	if id == "" {
-		id = checkpoint.NewCheckpointID()
+	if cp.ID == "" {
+		// Set before the call, so that a caller retrying a failed Save reuses the id
+		// and a save that did reach the gateway is not stored twice.
+		cp.ID = checkpoint.NewCheckpointID()
 	}
+	id := cp.ID
 	metadata := make(map[string]interface{}, len(cp.Metadata)+1)
 	for k, v := range cp.Metadata {
 		metadata[k] = v
