@@ -1,6 +1,16 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+const src = (file: string): string => fileURLToPath(new URL(`./src/${file}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // The README's examples import the package by its name.
+    alias: [
+      { find: /^@checkpoint-gateway\/client\/langgraph$/, replacement: src("langgraph.ts") },
+      { find: /^@checkpoint-gateway\/client$/, replacement: src("index.ts") },
+    ],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     // The validation suite's list tests read across every thread of the gateway, and
