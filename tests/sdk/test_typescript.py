@@ -2,13 +2,14 @@
 
 For each backend a token-protected gateway and its TLS twin are started, and
 ``vitest run --globals`` runs every test file of the package against them: LangGraph.js's
-validation suite for checkpointers (``@langchain/langgraph-checkpoint-validation``), the
-client's end-to-end test, a graph with an interrupt and a resume, and the README's
-examples. The counts come from vitest's JSON report; the validation suite must pass
-whole (every one of its tests, none skipped) on every backend.
+validation suite for checkpointers (``@langchain/langgraph-checkpoint-validation``), its
+opt-in conformance tests of ``getDeltaChannelHistory``, the client's end-to-end test, the
+saver's own tests, a graph with an interrupt and a resume, and the README's examples. The
+counts come from vitest's JSON report; the validation suite must pass whole (every one of
+its tests, none skipped) on every backend.
 
 Also here: the generated code is what ``client/typescript/generate`` makes of proto/, and
-the package type-checks under its strict tsconfig.
+the package type-checks under its strict tsconfig and builds.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ PACKAGE = ROOT / "client" / "typescript"
 #: The validation suite of @langchain/langgraph-checkpoint-validation 1.1.1 has 718 tests;
 #: fewer means part of it did not run.
 VALIDATION_TESTS = 718
+#: The package's test files; each must have run.
+TEST_FILES = {
+    "client.test.ts",
+    "delta.test.ts",
+    "graph.test.ts",
+    "readme.test.ts",
+    "saver.test.ts",
+    "validation.test.ts",
+}
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +80,16 @@ def test_generated_code_is_fresh(node_modules: Path, tmp_path: Path) -> None:
     assert not stale, f"generated code is stale, run client/typescript/generate: {stale}"
 
 
-def test_typechecks(node_modules: Path) -> None:
+def test_typechecks_and_builds(node_modules: Path, tmp_path: Path) -> None:
+    tsc = str(node_modules / ".bin" / "tsc")
+    # Sources and tests under the strict tsconfig, then the package as npm would ship it.
+    run_runner([tsc, "-p", "tsconfig.json", "--noEmit"], cwd=PACKAGE, env={}, timeout=180)
+    out = tmp_path / "dist"
     run_runner(
-        [str(node_modules / ".bin" / "tsc"), "-p", "tsconfig.json", "--noEmit"],
-        cwd=PACKAGE,
-        env={},
-        timeout=180,
+        [tsc, "-p", "tsconfig.build.json", "--outDir", str(out)], cwd=PACKAGE, env={}, timeout=180
     )
+    assert (out / "index.d.ts").is_file()
+    assert (out / "langgraph.js").is_file()
 
 
 def _counts(results: list[dict[str, object]]) -> tuple[int, int, int]:
@@ -124,4 +137,4 @@ def test_vitest(
     assert validation == (VALIDATION_TESTS, 0, 0), f"validation suite on {backend}: {summary}"
     assert total[1] == 0, f"vitest on {backend}: {summary}"
     assert total[2] == 0, f"skipped tests on {backend}: {summary}"
-    assert {"client.test.ts", "graph.test.ts", "readme.test.ts"} <= set(by_file), summary
+    assert set(by_file) >= TEST_FILES, summary

@@ -182,7 +182,7 @@ export class GatewaySaver extends BaseCheckpointSaver {
       state,
       contentType: type,
       // As JSON holds it (undefined dropped), as LangGraph's PostgresSaver stores it.
-      metadata: JSON.parse(jsonText(metadata, "metadata")) as Record<string, unknown>,
+      metadata: JSON.parse(jsonText(metadata ?? {}, "metadata")) as Record<string, unknown>,
       channels,
     };
   }
@@ -279,8 +279,9 @@ export class GatewaySaver extends BaseCheckpointSaver {
       }
     }
     const beforeId = before ? getCheckpointId(before) || undefined : undefined;
+    const beforeNamespace = before?.configurable?.checkpoint_ns as string | undefined;
     let left = limit;
-    for await (const record of this.#records(config, served, beforeId)) {
+    for await (const record of this.#records(config, served, beforeId, beforeNamespace)) {
       if (!Object.entries(checked).every(([key, value]) => sameValue(record.metadata[key], value))) {
         continue;
       }
@@ -298,6 +299,7 @@ export class GatewaySaver extends BaseCheckpointSaver {
     config: RunnableConfig | undefined,
     served: Record<string, Scalar>,
     beforeId: string | undefined,
+    beforeNamespace: string | undefined,
   ): AsyncGenerator<Checkpoint> {
     const conf = config?.configurable ?? {};
     const threadId = conf.thread_id as string | undefined;
@@ -337,7 +339,8 @@ export class GatewaySaver extends BaseCheckpointSaver {
       return;
     }
     const scope = {
-      namespace: namespace ?? "",
+      // Across namespaces, `namespace` only says where `before` is.
+      namespace: namespace ?? beforeNamespace ?? "",
       allNamespaces: namespace === undefined,
       metadataFilter,
       pageSize: PAGE,

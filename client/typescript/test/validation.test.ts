@@ -1,23 +1,9 @@
 /**
- * LangGraph.js's own conformance suite for checkpointers, against a real gateway.
- * Run with `npx vitest run --globals` (the suite uses vitest's globals).
+ * LangGraph.js's own conformance suite for checkpointers, whole, against a real gateway.
+ * Run with `npx vitest run --globals` (the suite uses vitest's globals; its command-line
+ * tool is broken in 1.1.1, so it is called as a library).
  */
-import { validate, type CheckpointSaverTestInitializer } from "@langchain/langgraph-checkpoint-validation";
-import { GatewaySaver } from "../src/langgraph.js";
-import { backend, newClient, target, token, wipe } from "./gateway.js";
-
-const initializer: CheckpointSaverTestInitializer<GatewaySaver> = {
-  checkpointerName: `GatewaySaver (${backend()})`,
-  async createCheckpointer() {
-    const saver = new GatewaySaver(target(), { token: token() });
-    // One gateway serves every checkpointer in turn; the suite wants each to start empty.
-    await wipe(saver.client);
-    return saver;
-  },
-  async destroyCheckpointer(saver) {
-    await wipe(saver.client);
-    saver.close();
-  },
-};
+import { validate } from "@langchain/langgraph-checkpoint-validation";
+import { initializer } from "./initializer.js";
 
 validate(initializer);
