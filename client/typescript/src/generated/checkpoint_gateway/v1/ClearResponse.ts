@@ -1,0 +1,17 @@
+// Original file: proto/checkpoint_gateway/v1/checkpoint.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface ClearResponse {
+  /**
+   * How many checkpoints were removed.
+   */
+  'deleted'?: (number | string | Long);
+}
+
+export interface ClearResponse__Output {
+  /**
+   * How many checkpoints were removed.
+   */
+  'deleted': (number);
+}
