@@ -673,8 +673,16 @@ public final class CheckpointGatewayClient implements AutoCloseable {
           creds = tls.build();
         }
       }
-      ManagedChannelBuilder<?> builder =
-          Grpc.newChannelBuilder(target, creds).maxInboundMessageSize(maxMessageBytes);
+      ManagedChannelBuilder<?> builder;
+      try {
+        builder = Grpc.newChannelBuilder(target, creds).maxInboundMessageSize(maxMessageBytes);
+      } catch (UnsupportedOperationException e) {
+        // Debian's netty has no JDK ALPN, which gRPC's TLS needs; OpenSSL (tcnative) has.
+        throw new IllegalStateException(
+            "TLS needs ALPN, which this JVM's netty cannot do with the JDK's TLS: put "
+                + "netty-tcnative (libnetty_tcnative.so) on java.library.path (see the README)",
+            e);
+      }
       if (authority != null) {
         builder.overrideAuthority(authority);
       }
