@@ -192,7 +192,8 @@ public final class Checkpoint {
     private String namespace = "";
     private String checkpointId = "";
     private String parentId = "";
-    private byte[] state = new byte[0];
+    // No state yet: JSON null, as the Python client stores a checkpoint without one.
+    private byte[] state = "null".getBytes(StandardCharsets.UTF_8);
     private String contentType = JSON;
     private String metadata = "{}";
     private String node = "";
@@ -204,7 +205,6 @@ public final class Checkpoint {
 
     private Builder(String executionId) {
       this.executionId = Objects.requireNonNull(executionId, "executionId");
-      this.state = "null".getBytes(StandardCharsets.UTF_8);
     }
 
     public Builder executionId(String executionId) {

@@ -2,7 +2,6 @@ package io.checkpointgateway.client;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
-import io.checkpointgateway.v1.PendingWrite.Builder;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -66,15 +65,14 @@ final class Convert {
   }
 
   static io.checkpointgateway.v1.PendingWrite toProto(PendingWrite w) {
-    Builder b =
-        io.checkpointgateway.v1.PendingWrite.newBuilder()
-            .setTaskId(w.taskId())
-            .setIdx(w.idx())
-            .setChannel(w.channel())
-            .setValue(ByteString.copyFrom(w.value()))
-            .setContentType(w.contentType())
-            .setTaskPath(w.taskPath());
-    return b.build();
+    return io.checkpointgateway.v1.PendingWrite.newBuilder()
+        .setTaskId(w.taskId())
+        .setIdx(w.idx())
+        .setChannel(w.channel())
+        .setValue(ByteString.copyFrom(w.value()))
+        .setContentType(w.contentType())
+        .setTaskPath(w.taskPath())
+        .build();
   }
 
   static PendingWrite fromProto(io.checkpointgateway.v1.PendingWrite w) {
