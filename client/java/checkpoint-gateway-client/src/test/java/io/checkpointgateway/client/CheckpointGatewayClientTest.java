@@ -304,9 +304,16 @@ public class CheckpointGatewayClientTest {
     assertEquals(
         List.of("sub"), client.namespaces(thread, 1, first.nextPageToken().orElseThrow()).items());
 
-    Page<ExecutionInfo> executions = client.executions(1, null);
-    assertEquals(thread, executions.items().get(0).executionId());
-    assertNotNull(executions.items().get(0).updatedAt());
+    // Most recently saved to first: this thread is among the first few (tests run one by one).
+    Page<ExecutionInfo> executions = client.executions(5, null);
+    ExecutionInfo mine =
+        executions.items().stream()
+            .filter(e -> e.executionId().equals(thread))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError(thread + " not in " + executions));
+    assertNotNull(mine.updatedAt());
+    assertEquals(1, client.executions(1, null).items().size());
+    assertTrue(client.executions(1, null).hasNextPage());
   }
 
   @Test
