@@ -46,5 +46,5 @@ apt_install() {
     export _APT_UPDATED=1
   fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${wanted[@]}" >/dev/null
+    -o DPkg::Lock::Timeout=300 "${wanted[@]}" >/dev/null
 }
