@@ -26,6 +26,7 @@ from checkpoint_client import (
     Unauthenticated,
 )
 from checkpoint_gateway.backends import Backend, MemoryStore
+from tests.certs import self_signed
 from tests.system.test_client_options import make_cert
 
 from .harness import TOKENS, Keys, MakeBackend, bearer, principals_yaml, secured
@@ -309,33 +310,7 @@ async def test_a_client_certificate_names_its_principal(tmp_path: Path) -> None:
 
 
 def _spiffe_cert(directory: Path, uri: str) -> tuple[bytes, bytes]:
-    import subprocess
-
-    name = uri.rsplit("/", 1)[-1]
-    key, pem = directory / f"{name}.key", directory / f"{name}.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(pem),
-            "-subj",
-            f"/CN={name}",
-            "-addext",
-            f"subjectAltName=URI:{uri}",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    key, pem = self_signed(directory, uri.rsplit("/", 1)[-1], san=f"URI:{uri}")
     return key.read_bytes(), pem.read_bytes()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.certs import self_signed
 from tests.gateway_process import GatewayProcess
 
 from .chart import CHART, FULLNAME, NAMESPACE, Manifests, render
@@ -18,16 +19,7 @@ SERVER_NAME = f"{FULLNAME}.{NAMESPACE}.svc"
 def make_cert(directory: Path, name: str) -> None:
     """A self-signed certificate for the Service's name, written as tls.crt and tls.key."""
     directory.mkdir()
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-keyout", str(directory / "tls.key"), "-out", str(directory / "tls.crt"),
-            "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
+    self_signed(directory, name, san=f"DNS:{name}", key_file="tls.key", cert_file="tls.crt")
 
 
 def probe_command(port: int, tls_dir: Path, *, client_auth: bool) -> list[str]:

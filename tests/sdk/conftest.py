@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.certs import self_signed
 from tests.gateway_process import GatewayProcess
 from tests.harness.postgres import new_schema
 
@@ -59,31 +60,7 @@ def require_tools(*names: str) -> dict[str, str]:
 
 def make_cert(directory: Path, name: str) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1/localhost (it is its own CA): (key, cert)."""
-    key, cert = directory / f"{name}.key", directory / f"{name}.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-subj",
-            f"/CN={name}",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return key, cert
+    return self_signed(directory, name)
 
 
 @dataclass

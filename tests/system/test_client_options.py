@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,36 +14,14 @@ import pytest
 from checkpoint_client import AsyncCheckpointClient, Checkpoint, DeadlineExceeded, Unavailable
 from checkpoint_gateway.app import Gateway
 from checkpoint_gateway.backends import MemoryStore
+from tests.certs import self_signed
 
 from .test_gateway import GatedStore
 
 
 def make_cert(directory: Path, name: str) -> tuple[bytes, bytes]:
-    """A self-signed certificate for 127.0.0.1/localhost (it is its own CA)."""
-    key, cert = directory / f"{name}.key", directory / f"{name}.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-subj",
-            f"/CN={name}",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    """A self-signed certificate for 127.0.0.1/localhost (it is its own CA): (key, cert)."""
+    key, cert = self_signed(directory, name)
     return key.read_bytes(), cert.read_bytes()
 
 
