@@ -17,6 +17,9 @@ from .conftest import LONG_HISTORY, PAGE, PRINCIPALS, Seeded, principals_yaml
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "console.png"
 
+#: The en dash of a range of positions ("1-50") and the times sign of a fork ("x2").
+DASH, TIMES = "\u2013", "\u00d7"
+
 pytestmark = pytest.mark.slow
 
 
@@ -38,7 +41,8 @@ def test_refuses_without_credentials(page: Any, seeded: Seeded) -> None:
     raw = page.request.get(
         seeded.url + f"checkpoint/raw?execution=run-forks&id={seeded.forks[0].checkpoint_id}"
     )
-    assert raw.status == 401 and b"messages" not in raw.body()
+    assert raw.status == 401
+    assert b"messages" not in raw.body()
 
     # A wrong token: refused, and no session cookie.
     page.get_by_label("Token").fill("not-a-token")
@@ -57,7 +61,8 @@ def test_refuses_without_credentials(page: Any, seeded: Seeded) -> None:
 def test_list_open_checkpoint_and_diff(page: Any, seeded: Seeded) -> None:
     sign_in(page, seeded.url, "reader")
     cookie = page.context.cookies()[0]
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Strict"
     assert PRINCIPALS["reader"].token not in cookie["value"]
 
     # The executions of the tenant, most recently saved first; not the other tenant's.
@@ -72,7 +77,7 @@ def test_list_open_checkpoint_and_diff(page: Any, seeded: Seeded) -> None:
     expect(rows).to_have_count(len(seeded.forks))
     expect(page.locator(".namespaces")).to_contain_text("tools:call-1")
     fork_point = rows.filter(has_text="node-1")
-    expect(fork_point.locator(".badge.fork")).to_have_text("fork ×2")
+    expect(fork_point.locator(".badge.fork")).to_have_text(f"fork {TIMES}2")
     expect(rows.filter(has_text="replay").locator(".badge.branch")).to_be_visible()
     if os.environ.get("CHECKPOINT_GATEWAY_UPDATE_SCREENSHOT") == "1":
         SCREENSHOT.parent.mkdir(exist_ok=True)
@@ -118,7 +123,7 @@ def test_pages_through_a_long_history(page: Any, seeded: Seeded) -> None:
     first_page = time.monotonic() - started
     rows = page.locator("table.history tbody tr")
     expect(rows).to_have_count(PAGE)
-    expect(page.locator(".pager .count")).to_have_text(f"1–{PAGE}")
+    expect(page.locator(".pager .count")).to_have_text(f"1{DASH}{PAGE}")
     newest = seeded.long_ids[::-1]
     expect(rows.first.locator("a.id").first).to_have_attribute("title", newest[0])
     # A page, not the history: the oldest checkpoint is nowhere on it.
@@ -128,15 +133,13 @@ def test_pages_through_a_long_history(page: Any, seeded: Seeded) -> None:
     for number in (2, 3):
         page.get_by_role("link", name="Next page »").click()
         first = (number - 1) * PAGE + 1
-        expect(page.locator(".pager .count")).to_have_text(f"{first}–{first + PAGE - 1}")
+        expect(page.locator(".pager .count")).to_have_text(f"{first}{DASH}{first + PAGE - 1}")
         expect(rows).to_have_count(PAGE)
         expect(rows.first.locator("td.num").first).to_have_text(str(first))
         expect(rows.first.locator("a.id").first).to_have_attribute("title", newest[first - 1])
-        expect(rows.last.locator("a.id").first).to_have_attribute(
-            "title", newest[first + PAGE - 2]
-        )
+        expect(rows.last.locator("a.id").first).to_have_attribute("title", newest[first + PAGE - 2])
     page.get_by_role("link", name="« Newest").click()
-    expect(page.locator(".pager .count")).to_have_text(f"1–{PAGE}")
+    expect(page.locator(".pager .count")).to_have_text(f"1{DASH}{PAGE}")
 
     # Deep in the history: the oldest checkpoint's lineage page is one page too.
     page.goto(seeded.url + f"lineage?execution=long&id={newest[0]}")
