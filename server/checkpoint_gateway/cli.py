@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -43,12 +43,14 @@ from .auth.principals import parse as parse_principals
 from .backends import Backend, BackendURLError, Retention, StoreLocationError, open_backend
 from .backends._paging import PageTokens
 from .connections import ConnectionLimits
-from .console import Console
 from .instrumented import RpcObserver
 from .metrics import PUBLISH_INTERVAL, Metrics, MetricsServer
 from .secrets import mask_url
 from .tenancy import TENANT_ID_ROOM
 from .validation import Limits
+
+if TYPE_CHECKING:
+    from .console import Console
 
 log = logging.getLogger("checkpoint_gateway")
 
@@ -216,6 +218,8 @@ def _console(settings: config.Settings) -> Console | None:
     """The web console (``--console-listen``), its private gRPC socket made; or None."""
     if settings.console_listen is None:
         return None
+    from .console import Console  # aiohttp and jinja2: only when there is a console
+
     return Console.prepare(
         listen=settings.console_listen,
         auth=settings.auth_enabled,
