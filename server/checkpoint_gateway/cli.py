@@ -255,6 +255,12 @@ async def _start_console(
         if console.auth
         else "authentication OFF: no sign-in, loopback only",
     )
+    if not console.secure and not config.is_loopback(settings.console_listen.rpartition(":")[0]):
+        log.warning(
+            "the console serves plain HTTP on %s: sign-in tokens cross the network in "
+            "clear (set --tls-cert-file and --tls-key-file, or keep it on loopback)",
+            settings.console_listen,
+        )
 
 
 def _auth_interceptor(settings: config.Settings, metrics: Metrics | None) -> AuthInterceptor:

@@ -131,3 +131,20 @@ async def test_sessions_end_when_idle() -> None:
     assert await sessions.get(session.id) is None
     assert len(sessions) == 0
     assert await sessions.get("made-up") is None
+
+
+def test_every_template_and_stylesheet_ships_in_the_wheel() -> None:
+    """The image installs the server as a wheel: its templates must be package data."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["checkpoint_gateway.console"]
+    package = root / "server" / "checkpoint_gateway" / "console"
+    assets = [p for p in package.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")]
+    assert assets
+    for asset in assets:
+        relative = asset.relative_to(package)
+        assert any(relative.match(pattern) for pattern in declared), relative

@@ -329,6 +329,13 @@ class Console:
         except CheckpointError as exc:
             log.warning("console page %s failed: %s", request.path, exc)
             return self._error(request, 502, f"The gateway failed: {exc}")
+        except web.HTTPException:
+            raise
+        except Exception:
+            # A bug of the console: logged with its traceback, shown as a page that
+            # gives none of it away.
+            log.exception("console page %s failed", request.path)
+            return self._error(request, 500, "The console failed to show this page.")
 
     def _error(self, request: web.Request, status: int, message: str) -> web.Response:
         return self.render(request, "error.html", status=status, message=message)
