@@ -7,10 +7,15 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
 from playwright.sync_api import expect
+
+from checkpoint_client.langgraph import GatewaySaver
 
 from .conftest import LONG_HISTORY, PAGE, PRINCIPALS, Seeded, principals_yaml
 
@@ -21,6 +26,16 @@ SCREENSHOT = ROOT / "docs" / "console.png"
 DASH, TIMES = "\u2013", "\u00d7"
 
 pytestmark = pytest.mark.slow
+
+
+class ChatState(TypedDict):
+    messages: Annotated[list[Any], add_messages]
+    count: int
+
+
+def agent(state: ChatState) -> dict[str, Any]:
+    """A graph node: one reply per turn."""
+    return {"messages": [AIMessage(f"reply {state['count']}")], "count": state["count"] + 1}
 
 
 def sign_in(page: Any, url: str, principal: str) -> None:
@@ -201,3 +216,34 @@ def test_sign_out_and_a_revoked_token(page: Any, seeded: Seeded) -> None:
         assert time.monotonic() < deadline, "the revoked token still works"
     expect(page.get_by_role("alert")).to_contain_text("no longer accepts")
     assert page.context.cookies() == []
+
+
+def test_a_langgraph_thread_is_decoded_and_diffed(page: Any, seeded: Seeded) -> None:
+    """A real LangGraph graph saved through GatewaySaver (MessagePack states and
+    channels): the console shows its messages as text and diffs them by item."""
+    graph = StateGraph(ChatState)
+    graph.add_node("agent", agent)
+    graph.add_edge(START, "agent")
+    graph.add_edge("agent", END)
+    config = {"configurable": {"thread_id": "langgraph-thread"}}
+    with GatewaySaver(seeded.gateway.target, token=PRINCIPALS["writer"].token) as saver:
+        app = graph.compile(checkpointer=saver)
+        app.invoke({"messages": [HumanMessage("hello")], "count": 0}, config)
+        app.invoke({"messages": [HumanMessage("again")], "count": 1}, config)
+
+    sign_in(page, seeded.url, "reader")
+    page.goto(seeded.url + "execution?id=langgraph-thread")
+    rows = page.locator("table.history tbody tr")
+    rows.first.locator("td:nth-child(4) a.id").click()
+    expect(page.locator("p.meta").first).to_contain_text("serde=msgpack")
+    channel = page.locator("h2:text('Channels') ~ pre").first
+    expect(channel).to_contain_text('"content": "reply 1"')
+    expect(channel).to_contain_text('"content": "again"')
+
+    page.go_back()
+    rows.first.get_by_role("checkbox").check()  # the end of the second turn
+    rows.nth(2).get_by_role("checkbox").check()  # the end of the first
+    page.get_by_role("button", name="Diff the two ticked").click()
+    diff = page.locator("table.diff tbody tr")
+    expect(diff.filter(has_text="channels.messages[3]")).to_contain_text("reply 1")
+    expect(diff.filter(has_text="state.channel_values.count")).to_contain_text("changed")
