@@ -77,7 +77,7 @@ def test_paths_quote_what_is_not_a_name() -> None:
 def test_decode_by_content_type() -> None:
     assert decode(b'{"a":[1]}', "application/json").text == '{\n  "a": [\n    1\n  ]\n}'
     assert decode(b'{"a":1}', "application/x-langgraph;serde=json").kind == "json"
-    assert decode(b"{not json", "application/json").kind == "binary"
+    assert decode(b"{not json", "application/json").text == "{not json"
     assert decode("héllo".encode(), "text/plain; charset=utf-8").text == "héllo"
     binary = decode(bytes(range(20)), "application/octet-stream")
     assert binary.kind == "binary"
@@ -85,6 +85,19 @@ def test_decode_by_content_type() -> None:
     big = decode(json.dumps(["x" * 100] * 10_000).encode(), "application/json")
     assert big.truncated
     assert len(big.text) == DISPLAY_LIMIT
+
+
+def test_states_nested_beyond_the_stack_are_shown_and_compared_as_text() -> None:
+    data = ("[" * 100_000 + "]" * 100_000).encode()
+    decoded = decode(data, "application/json")
+    assert decoded.kind == "text"
+    assert decoded.text.startswith("[[[")
+    a = Checkpoint("run", data, content_type="application/json")
+    b = Checkpoint("run", data + b" ", content_type="application/json")
+    assert [c.path for c in diff_checkpoints(a, b)] == ["state"]
+    # Deep, yet within the stack: shown as JSON (the diff page says when it cannot go
+    # that deep rather than failing).
+    assert decode(("[" * 900 + "]" * 900).encode(), "application/json").kind == "json"
 
 
 def test_decode_langgraph_msgpack() -> None:

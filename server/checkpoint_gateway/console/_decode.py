@@ -125,9 +125,14 @@ def decode(data: bytes, content_type: str) -> Decoded:
         with contextlib.suppress(Exception):
             value, kind = _unpack_msgpack(data), "json"
     if kind == "json":
-        text, truncated = _cut(json.dumps(value, indent=2, ensure_ascii=False, default=repr))
-        return Decoded("json", value, text, truncated, len(data), digest, content_type)
-    if _media_type(content_type).startswith("text/"):
+        try:
+            pretty = json.dumps(value, indent=2, ensure_ascii=False, default=repr)
+        except RecursionError:  # deeper than Python's stack: shown as the text it is
+            kind, value = "", None
+        else:
+            text, truncated = _cut(pretty)
+            return Decoded("json", value, text, truncated, len(data), digest, content_type)
+    if _media_type(content_type).startswith("text/") or _is_json(content_type):
         text, truncated = _cut(data.decode("utf-8", errors="replace"))
         return Decoded("text", text, text, truncated, len(data), digest, content_type)
     shown = data[:_HEX_LIMIT]

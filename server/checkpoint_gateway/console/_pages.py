@@ -252,7 +252,10 @@ class _Pages:
         # From the older to the newer, whichever was ticked first.
         if (a.created_at, a.version) > (b.created_at, b.version):
             a, b = b, a
-        changes = await asyncio.to_thread(diff_checkpoints, a, b)
+        try:
+            changes = await asyncio.to_thread(diff_checkpoints, a, b)
+        except RecursionError:
+            raise ConsoleError(422, "these states nest too deeply to compare") from None
         return self.console.render(
             request,
             "diff.html",
