@@ -188,6 +188,7 @@ class Gateway:
         request_timeout: float | None = 30.0,
         connection_limits: ConnectionLimits | None = None,
         reflection: bool = True,
+        local_ports: Sequence[str] = (),
     ) -> Gateway:
         """Serve ``store`` on ``listen`` (``host:port``; port 0 picks a free one).
 
@@ -211,6 +212,9 @@ class Gateway:
             connection_limits: bounds on connections (handshake, idle, age, keepalive,
                 pings, streams); None: the defaults (see ``connections``).
             reflection: serve gRPC server reflection.
+            local_ports: more addresses to serve without TLS, for this process's own
+                clients (the web console's private ``unix:`` socket); every interceptor
+                applies to their calls as to any other.
         """
         limits = connection_limits or ConnectionLimits()
         drain = DrainInterceptor()
@@ -251,6 +255,8 @@ class Gateway:
                 port = server.add_insecure_port(listen)
             else:
                 port = server.add_secure_port(listen, credentials)
+            for address in local_ports:
+                server.add_insecure_port(address)
         except RuntimeError as exc:
             raise ListenError(
                 f"cannot listen on {listen}: address in use or not available"

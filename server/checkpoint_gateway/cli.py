@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -48,6 +48,9 @@ from .metrics import PUBLISH_INTERVAL, Metrics, MetricsServer
 from .secrets import mask_url
 from .tenancy import TENANT_ID_ROOM
 from .validation import Limits
+
+if TYPE_CHECKING:
+    from .console import Console
 
 log = logging.getLogger("checkpoint_gateway")
 
@@ -135,6 +138,7 @@ async def serve(
     if settings.auth_enabled:
         interceptors.append(_auth_interceptor(settings, metrics))
     exporter: MetricsServer | None = None
+    console = _console(settings) if worker is None or worker.index == 1 else None
     try:
         if metrics is not None:
             metrics.init_grpc_service(SERVICE_NAME)
@@ -148,6 +152,8 @@ async def serve(
                 raise config.listen_error("metrics_listen", settings.metrics_listen, exc) from exc
         if worker is None:  # a worker shares the supervisor's SO_REUSEPORT socket
             config.probe_listen("listen", settings.listen)
+        if console is not None and settings.console_listen is not None:
+            config.probe_listen("console_listen", settings.console_listen)
         try:
             gateway = await Gateway.start(
                 store,
@@ -162,14 +168,19 @@ async def serve(
                 request_timeout=settings.deadline_seconds,
                 connection_limits=_connection_limits(settings),
                 reflection=settings.reflection != "off",
+                local_ports=console.grpc_ports if console is not None else (),
             )
         except ListenError as exc:
             raise config.listen_error("listen", settings.listen, exc) from exc
     except BaseException:
         if exporter is not None:
             exporter.stop()
+        if console is not None:
+            console.remove_private_dir()
         await store.close()
         raise
+    if console is not None:
+        await _start_console(console, settings, gateway, exporter)
     if exporter is not None:
         log.info("metrics on http://%s:%d/metrics", exporter.host, exporter.port)
     if telemetry is not None:
@@ -193,12 +204,63 @@ async def serve(
         worker.ready()
     await stop.wait()
     log.info("shutting down: draining in-flight calls for up to %.1fs", settings.grace_seconds)
+    if console is not None:
+        await console.stop()  # first: its pages still call the gateway until they finish
     await gateway.stop(settings.grace_seconds)
     if publisher is not None:
         publisher.cancel()
     if exporter is not None:
         exporter.stop()
     log.info("stopped")
+
+
+def _console(settings: config.Settings) -> Console | None:
+    """The web console (``--console-listen``), its private gRPC socket made; or None."""
+    if settings.console_listen is None:
+        return None
+    from .console import Console  # aiohttp and jinja2: only when there is a console
+
+    return Console.prepare(
+        listen=settings.console_listen,
+        auth=settings.auth_enabled,
+        session_seconds=settings.console_session_seconds,
+        tls_cert_file=settings.tls_cert_file,
+        tls_key_file=settings.tls_key_file,
+        max_message_bytes=settings.max_message_bytes,
+        grace_seconds=settings.grace_seconds,
+    )
+
+
+async def _start_console(
+    console: Console,
+    settings: config.Settings,
+    gateway: Gateway,
+    exporter: MetricsServer | None,
+) -> None:
+    """Serve the console; the line that says where comes before the gateway's own
+    ``listening on`` line, so whoever waits for that one has both."""
+    assert settings.console_listen is not None
+    try:
+        await console.start()
+    except OSError as exc:  # taken since the probe
+        await console.stop()
+        await gateway.stop(0)
+        if exporter is not None:
+            exporter.stop()
+        raise config.listen_error("console_listen", settings.console_listen, exc) from exc
+    log.info(
+        "console on %s (%s)",
+        console.url,
+        "sign in with a bearer token of a principal with the read or admin role"
+        if console.auth
+        else "authentication OFF: no sign-in, loopback only",
+    )
+    if not console.secure and not config.is_loopback(settings.console_listen.rpartition(":")[0]):
+        log.warning(
+            "the console serves plain HTTP on %s: sign-in tokens cross the network in "
+            "clear (set --tls-cert-file and --tls-key-file, or keep it on loopback)",
+            settings.console_listen,
+        )
 
 
 def _auth_interceptor(settings: config.Settings, metrics: Metrics | None) -> AuthInterceptor:

@@ -67,6 +67,17 @@ def parse_listen(text: str) -> str:
     return text
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name, or an address; IPv6 in brackets or not) is loopback."""
+    host = host.strip("[]").lower()
+    if host in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
@@ -309,6 +320,16 @@ class Settings:
         _optional(parse_listen),
         "Prometheus /metrics address, HOST:PORT; off (or empty) turns metrics off",
     )
+    # The web console (console/): off unless given an address.
+    console_listen: str | None = _setting(
+        None,
+        _optional(parse_listen),
+        "web console address, HOST:PORT (port 0: a free one, logged); off: no console. "
+        "Without authentication it must be a loopback address",
+    )
+    console_session_seconds: float = _setting(
+        3600.0, _positive(_float), "a console session ends after this long without a request"
+    )
     # Backend sections, filled by load() from --postgres-* and --redis-* (see _sections).
     postgres: Any = field(default=None, metadata={"section": True})
     redis: Any = field(default=None, metadata={"section": True})
@@ -346,6 +367,17 @@ class Settings:
             raise SettingsError(
                 f"{_names('metrics_auth')} needs {_names('auth_principals_file')} "
                 "(the scraper's token is looked up there)"
+            )
+        if (
+            self.console_listen is not None
+            and not self.auth_enabled
+            and not is_loopback(self.console_listen.rpartition(":")[0])
+        ):
+            raise SettingsError(
+                f"{_names('console_listen')} ({self.console_listen}): without "
+                "authentication the console would show every execution to anyone who "
+                "reaches it: use a loopback address (127.0.0.1, [::1], localhost) or "
+                f"turn authentication on ({_names('auth_principals_file')})"
             )
         if self.default_page_size > self.max_page_size:
             raise SettingsError(
