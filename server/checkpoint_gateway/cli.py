@@ -24,7 +24,7 @@ from typing import Any
 
 import grpc
 
-from . import __version__, chain, config, logs, secrets, tracing, workers
+from . import __version__, admin, chain, config, logs, secrets, tracing, workers
 from . import loop as event_loop
 from .app import SERVICE_NAME, Gateway, ListenError
 from .auth import (
@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument(
         "--roles", default="read,write", help="comma-separated: read, write, admin, metrics"
     )
+    admin.add_commands(commands)  # executions, history, show, diff, rm, ... (admin/)
     return parser
 
 
@@ -337,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "token":
         return _token(args)
+    if admin.is_admin(args):
+        return admin.run(args)
     try:
         settings = config.load(args)
     except config.SettingsError as exc:
