@@ -9,8 +9,6 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.helper import notpresent
 from rich.text import Text
 from rich.tree import Tree
 
@@ -377,16 +375,27 @@ def _view(cp: Checkpoint) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
+    from deepdiff.helper import notpresent
+
     return None if value is notpresent else value
 
 
 def changes_between(a: Checkpoint, b: Checkpoint) -> list[dict[str, Any]]:
     """Every difference from ``a`` to ``b``: ``{"change", "path", "before", "after"}``
     with paths such as ``state['messages'][2]``, in path order."""
+    from deepdiff import DeepDiff  # imported when used: it is most of `diff`'s start-up
+
     found: list[dict[str, Any]] = []
     before, after = _view(a), _view(b)
     for section in before:
-        diff = DeepDiff(before[section], after[section], view="tree", verbose_level=2)
+        # threshold_to_diff_deeper=0: always key by key, even when few keys are shared.
+        diff = DeepDiff(
+            before[section],
+            after[section],
+            view="tree",
+            verbose_level=2,
+            threshold_to_diff_deeper=0,
+        )
         for kind, levels in diff.items():
             for level in levels:
                 found.append(
