@@ -140,9 +140,7 @@ def as_json(proc: subprocess.CompletedProcess[bytes]) -> Any:
     return json.loads(ok(proc).stdout)
 
 
-def cli_json(
-    *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None
-) -> Any:
+def cli_json(*args: str, env: Mapping[str, str] | None = None, input: bytes | None = None) -> Any:
     """Run a command with ``--output json``; its parsed output (it must exit 0)."""
     return as_json(cli(*args, "--output", "json", env=env, input=input))
 

@@ -61,23 +61,29 @@ async def test_every_command_on_a_backend_url(
     tree = ok(history).stdout.decode()
     assert "execution run-1: 6 checkpoints in 2 namespaces" in tree
     assert f"fork v5 {s.fork}" in tree  # the fork hangs under the checkpoint it forks from
-    assert tree.index(f"v2 {s.line[1]}") < tree.index(f"fork v5 {s.fork}") < tree.index(
-        f"v3 {s.line[2]}"
+    assert (
+        tree.index(f"v2 {s.line[1]}")
+        < tree.index(f"fork v5 {s.fork}")
+        < tree.index(f"v3 {s.line[2]}")
     )
-    assert "writes=2" in tree and "namespace 'child:1'" in tree
+    assert "writes=2" in tree
+    assert "namespace 'child:1'" in tree
 
     text = ok(shown).stdout.decode()
-    assert '"message 3"' in text and "pending writes (2)" in text
+    assert '"message 3"' in text
+    assert "pending writes (2)" in text
     assert "<5 bytes application/x-raw>" in text
 
     changes = ok(diffed).stdout.decode()
-    assert "added    state['messages'][2]" in changes and '"edited by a human"' in changes
+    assert "added    state['messages'][2]" in changes
+    assert '"edited by a human"' in changes
     assert "changed  metadata['source']" in changes
 
     assert as_json(dry_run)["execution_ids"] == ["run-1", "run-2", "run-3"]
     assert "NotFound" in one_line_error(missing, 1)
     manifest = as_json(exported)
-    assert manifest["checkpoints"] == 18 and manifest["executions"] == 3
+    assert manifest["checkpoints"] == 18
+    assert manifest["executions"] == 3
 
     # Changes, on separate executions (or stores) at the same time.
     imported, removed, copied, pruned = cli_many(
@@ -105,7 +111,8 @@ async def test_every_command_on_a_backend_url(
     target = await copy_to.open()
     try:
         latest = await target.latest("run-1")
-        assert latest.checkpoint_id == s.fork and latest.version == 5
+        assert latest.checkpoint_id == s.fork
+        assert latest.version == 5
         assert len(latest.pending_writes) == 0
         assert len((await target.load("run-1", s.line[-1])).pending_writes) == 2
     finally:

@@ -9,6 +9,7 @@ executions, and an admin reaches another tenant with ``--tenant``.
 from __future__ import annotations
 
 import base64
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from .harness import (
     OTHER,
     READER,
     WRITER,
+    Seeded,
     as_json,
     cli,
     cli_json,
@@ -36,78 +38,65 @@ from .harness import (
 )
 
 
+def _start(tmp_path: Path, args: list[str]) -> GatewayProcess:
+    gw = GatewayProcess(
+        ["--listen", "127.0.0.1:0", "--auth-principals-file", str(principals(tmp_path)), *args],
+        cwd=tmp_path,
+    )
+    gw.wait_listening()
+    return gw
+
+
 @pytest.fixture(params=BACKENDS)
 def gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GatewayProcess]:
     """A gateway with authentication on, over a new store of the backend."""
-    where = store_url(request.param, request, tmp_path)
-    gw = GatewayProcess(
-        [
-            "--listen",
-            "127.0.0.1:0",
-            "--auth-principals-file",
-            str(principals(tmp_path)),
-            *where.gateway_args(),
-        ],
-        cwd=tmp_path,
-    )
+    gw = _start(tmp_path, store_url(request.param, request, tmp_path).gateway_args())
     try:
-        gw.wait_listening()
         yield gw
     finally:
         gw.stop()
 
 
-async def test_every_command_through_a_gateway(gateway: GatewayProcess, tmp_path: Path) -> None:
+async def _seed(gw: GatewayProcess) -> Seeded:
+    """run-1..3 in team-a, run-b in team-b; run-1's ids."""
     async with (
-        AsyncCheckpointClient(gateway.target, token=WRITER) as team_a,
-        AsyncCheckpointClient(gateway.target, token=OTHER) as team_b,
+        AsyncCheckpointClient(gw.target, token=WRITER) as team_a,
+        AsyncCheckpointClient(gw.target, token=OTHER) as team_b,
     ):
         s = await seed(team_a, "run-1")
         for eid in ("run-2", "run-3"):
             await seed(team_a, eid)
         await seed(team_b, "run-b")
+    return s
+
+
+def _ids(proc: subprocess.CompletedProcess[bytes]) -> list[str]:
+    return [e["execution_id"] for e in as_json(proc)["executions"]]
+
+
+async def test_every_command_through_a_gateway(gateway: GatewayProcess) -> None:
+    s = await _seed(gateway)
     at = ["--target", gateway.target]
     as_writer = {"CHECKPOINT_GATEWAY_TOKEN": WRITER}
     line, fork = s.line, s.fork
 
     # Commands that touch different executions run at the same time: each CLI start
     # costs most of a second. First what reads, and what the gateway must refuse.
-    (
-        listed,
-        listed_b,
-        listed_admin,
-        history,
-        shown,
-        shown_table,
-        diffed,
-        other_tenant,
-        read_only_rm,
-        exported,
-    ) = cli_many(
+    listed, listed_b, history, shown, diffed, read_only_rm, exported = cli_many(
         [
             ["executions", *at, "--output", "json"],
             ["executions", *at, "--token", OTHER, "--output", "json"],
-            ["executions", *at, "--token", ADMIN, "--tenant", "team-b", "--output", "json"],
             ["history", "run-1", *at, "--output", "json"],
             ["show", "run-1", line[-1], *at, "--output", "json"],
-            ["show", "run-1", line[-1], *at],
             ["diff", "run-1", line[1], fork, *at, "--output", "json"],
-            ["show", "run-b", "latest", *at],
             ["rm", "run-1", *at, "--token", READER],
             ["export", "-", *at, "--execution", "run-1"],
         ],
         env=as_writer,
     )
-    # Tenants: each sees its own executions; an admin sees another's by naming it.
-    assert [e["execution_id"] for e in as_json(listed)["executions"]] == [
-        "run-3",
-        "run-2",
-        "run-1",
-    ]
-    assert [e["execution_id"] for e in as_json(listed_b)["executions"]] == ["run-b"]
-    assert [e["execution_id"] for e in as_json(listed_admin)["executions"]] == ["run-b"]
-    assert "NotFound" in one_line_error(other_tenant, 1)
-    # Roles: a read-only token cannot remove.
+    # Tenants: each sees its own executions. Roles: a read-only token cannot remove.
+    assert _ids(listed) == ["run-3", "run-2", "run-1"]
+    assert _ids(listed_b) == ["run-b"]
     assert "PermissionDenied" in one_line_error(read_only_rm, 1)
 
     tree = as_json(history)
@@ -125,8 +114,6 @@ async def test_every_command_through_a_gateway(gateway: GatewayProcess, tmp_path
     assert cp["channels"]["config"]["value"] == {"model": "small"}
     assert cp["pending_writes"][0]["value"] == {"role": "ai", "content": "hi"}
     assert base64.b64decode(cp["pending_writes"][1]["value"]["base64"]) == b"\x00\xffraw"
-    table = ok(shown_table).stdout.decode()
-    assert "pending writes (2)" in table and '"model": "small"' in table
 
     changes = {(c["change"], c["path"]): c for c in as_json(diffed)["changes"]}
     assert changes[("added", "state['messages'][2]")]["after"] == "edited by a human"
@@ -137,12 +124,12 @@ async def test_every_command_through_a_gateway(gateway: GatewayProcess, tmp_path
 
     # Then what changes, each on its own execution; team-b imports team-a's export.
     export = ok(exported).stdout
-    imported, copied, pruned, removed_one = cli_many(
+    imported, copied, pruned, removed = cli_many(
         [
             ["import", "-", *at, "--token", OTHER, "--batch-size", "2", "--output", "json"],
             ["copy", "run-1", "run-1-copy", *at, "--output", "json"],
             ["prune", "run-2", *at, "--output", "json"],
-            ["rm", "run-3", line[0], *at, "--output", "json"],
+            ["rm", "run-3", "--namespace", "", *at, "--output", "json"],
         ],
         env=as_writer,
         inputs=[export, None, None, None],
@@ -155,22 +142,44 @@ async def test_every_command_through_a_gateway(gateway: GatewayProcess, tmp_path
         "strategy": "keep_latest",
         "dry_run": False,
     }
-    assert "NotFound" in one_line_error(removed_one, 1)  # run-3 has other ids
+    assert as_json(removed) == {"removed": 5}
+    # The same bytes back out of the other tenant.
+    again = ok(cli("export", "-", *at, "--execution", "run-1", "--token", OTHER)).stdout
+    assert again == export
 
-    again, copy_taken, removed_all, history_2 = cli_many(
-        [
-            ["export", "-", *at, "--execution", "run-1", "--token", OTHER],
-            ["copy", "run-2", "run-1-copy", *at],
-            ["rm", "run-3", "--namespace", "", *at, "--output", "json"],
-            ["history", "run-2", *at, "--output", "json"],
-        ],
-        env=as_writer,
-    )
-    assert ok(again).stdout == export  # the same bytes back out of another tenant
-    assert "Conflict" in one_line_error(copy_taken, 1)
-    assert as_json(removed_all) == {"removed": 5}
-    assert sorted(as_json(history_2)["namespaces"]) == ["", "child:1"]
-    assert as_json(history_2)["checkpoints"] == 2  # the newest of each namespace
+
+async def test_tenants_and_refusals_through_a_gateway(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    gw = _start(tmp_path, store_url("sqlite", request, tmp_path).gateway_args())
+    try:
+        s = await _seed(gw)
+        at = ["--target", gw.target]
+        admin_in_b, admin_own, other_tenant, shown_table, no_such, copy_taken = cli_many(
+            [
+                ["executions", *at, "--token", ADMIN, "--tenant", "team-b", "--output", "json"],
+                ["executions", *at, "--token", ADMIN, "--output", "json"],
+                ["show", "run-b", "latest", *at],
+                ["show", "run-1", s.line[-1], *at],
+                ["rm", "run-1", "not-an-id", *at],
+                ["copy", "run-2", "run-1", *at],
+            ],
+            env={"CHECKPOINT_GATEWAY_TOKEN": WRITER},
+        )
+        # An admin acts in another tenant by naming it; else in its own (empty) one.
+        assert _ids(admin_in_b) == ["run-b"]
+        assert _ids(admin_own) == []
+        assert "NotFound" in one_line_error(other_tenant, 1)  # team-b's is not there
+        table = ok(shown_table).stdout.decode()
+        assert "pending writes (2)" in table
+        assert '"model": "small"' in table
+        assert "NotFound" in one_line_error(no_such, 1)
+        assert "Conflict" in one_line_error(copy_taken, 1)
+        # A tenant other than its own is refused to anyone but an admin.
+        line = one_line_error(cli("executions", *at, "--token", WRITER, "--tenant", "team-b"), 1)
+        assert "PermissionDenied" in line
+    finally:
+        gw.stop()
 
 
 async def test_tls_and_a_token(tmp_path: Path) -> None:
@@ -204,10 +213,8 @@ async def test_tls_and_a_token(tmp_path: Path) -> None:
         line = one_line_error(cli("executions", "--target", target, "--tls-ca-file", str(cert)), 1)
         assert "Unauthenticated" in line
         # A wrong token is not echoed back.
-        line = one_line_error(
-            cli("executions", "--target", target, "--tls-ca-file", str(cert), "--token", "s3cr3t-x"),
-            1,
-        )
+        wrong = ["--tls-ca-file", str(cert), "--token", "s3cr3t-x"]
+        line = one_line_error(cli("executions", "--target", target, *wrong), 1)
         assert "s3cr3t-x" not in line
     finally:
         gw.stop()

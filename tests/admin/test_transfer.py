@@ -33,9 +33,7 @@ Opener = Callable[[str], Awaitable[CheckpointStore]]
 
 
 @pytest.fixture
-async def open_kind(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[Opener]:
+async def open_kind(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opener]:
     """Open a new, empty store of a kind; everything is closed at the end."""
     opened: list[CheckpointStore] = []
     gateways: list[Gateway] = []
@@ -105,24 +103,28 @@ async def test_a_crashed_import_resumes(request: pytest.FixtureRequest, tmp_path
     where = store_url("postgresql", request, tmp_path)
     target = await where.open()
     try:
-        command = [*CLI, "import", str(export), *where.args(), "--batch-size", "20"]
-        proc = subprocess.Popen(
-            command,
+        proc = await asyncio.create_subprocess_exec(
+            *CLI,
+            "import",
+            str(export),
+            *where.args(),
+            "--batch-size",
+            "20",
             env=clean_env(),
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
         try:
             # Poll until some but not all executions are in, then kill it mid-way.
             deadline = time.monotonic() + 60
             while len((await target.executions(limit=100)).executions) < 3:
-                assert proc.poll() is None, proc.communicate()
+                assert proc.returncode is None, await proc.communicate()
                 assert time.monotonic() < deadline, "the import made no progress"
                 await asyncio.sleep(0.01)
             proc.send_signal(signal.SIGKILL)
         finally:
-            proc.communicate(timeout=30)
+            await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == -signal.SIGKILL
         stored = len((await target.executions(limit=100)).executions)
         assert 3 <= stored < 20, "the import finished before the kill: make it longer"

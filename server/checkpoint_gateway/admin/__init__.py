@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from typing import Any
 
@@ -29,6 +30,7 @@ from checkpoint_client import CheckpointError
 from .. import secrets
 from . import changes, inspect, transfer
 from .errors import EXIT_FAILED, AdminError
+from .target import ENV_TOKEN
 
 __all__ = ["add_commands", "is_admin", "run"]
 
@@ -70,4 +72,7 @@ def _error(args: argparse.Namespace, message: str) -> None:
     urls = [u for u in (getattr(args, n, None) for n in ("backend", "from_url", "to_url")) if u]
     for url in urls:
         message = secrets.scrub(secrets.redact(message, url), secrets.secrets_of(url))
+    token = getattr(args, "token", None) or os.environ.get(ENV_TOKEN)
+    if token:
+        message = secrets.scrub(message, [token])
     print(f"checkpoint-gateway {args.command}: error: {message}", file=sys.stderr)
