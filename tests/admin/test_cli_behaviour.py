@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from checkpoint_gateway.cli import _parser as cli_parser
 from checkpoint_gateway.cli import main
 from tests.gateway_process import CLI, clean_env
 
@@ -140,3 +143,19 @@ async def test_progress_on_a_terminal_and_quiet_in_a_pipe(
         assert part in drawn, drawn
     piped = ok(cli(*args))
     assert piped.stderr == b""  # nothing on a pipe
+
+
+def test_the_readme_commands_parse() -> None:
+    """The README's admin commands are ones the CLI takes (each parses as written)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Admin commands", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block, "no sh block under 'Admin commands'"
+    seen = set()
+    for line in block.group(1).splitlines():
+        if not line.startswith("checkpoint-gateway "):
+            continue
+        args = shlex.split(line.split("  #", 1)[0])[1:]
+        parsed = cli_parser().parse_args(args)
+        seen.add(parsed.command)
+    assert seen == set(HELP)
