@@ -17,11 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from checkpoint_client import AsyncCheckpointClient, Checkpoint, CheckpointStore
+from checkpoint_client import (
+    AsyncCheckpointClient,
+    Checkpoint,
+    CheckpointStore,
+    ResourceExhausted,
+)
 from checkpoint_gateway.admin.archive import Reader
 from checkpoint_gateway.admin.progress import Tracker
 from checkpoint_gateway.admin.transfer import Importer, Scope, export_lines
 from checkpoint_gateway.app import Gateway
+from checkpoint_gateway.backends import open_backend
 from tests.gateway_process import CLI, clean_env
 
 from .harness import as_json, cli, many, ok, one_line_error, seed, store_url
@@ -87,6 +93,24 @@ async def test_export_import_round_trip(source: str, target: str, open_kind: Ope
     assert await _import(b, first) == 12
     assert await _export(b) == first
     assert [cp.version for cp in (await b.list("run-1")).checkpoints] == [5, 4, 3, 2, 1]
+
+
+async def test_a_batch_over_the_message_limit_goes_in_halves(open_kind: Opener) -> None:
+    """A gateway with a small message limit refuses a big SaveMany; the import splits it."""
+    source = await open_kind("memory")
+    for i in range(24):
+        await source.save(Checkpoint("big", {"pad": "x" * 20_000, "i": i}))
+    data = await _export(source)
+    backend = await open_backend("memory://")
+    gateway = await Gateway.start(backend, listen="127.0.0.1:0", max_message_bytes=128 * 1024)
+    try:
+        async with AsyncCheckpointClient(f"127.0.0.1:{gateway.port}") as client:
+            with pytest.raises(ResourceExhausted):  # what a single batch would get
+                await client.save_many([Checkpoint("x", {"pad": "x" * 20_000})] * 24)
+            assert await _import(client, data, batch_items=500) == 24
+            assert await _export(client) == data
+    finally:
+        await gateway.stop(grace=1.0)
 
 
 async def test_a_crashed_import_resumes(request: pytest.FixtureRequest, tmp_path: Path) -> None:

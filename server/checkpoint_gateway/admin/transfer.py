@@ -30,7 +30,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
-from checkpoint_client import Checkpoint, CheckpointError, CheckpointStore, iter_checkpoints
+from checkpoint_client import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointStore,
+    ResourceExhausted,
+    iter_checkpoints,
+)
 
 from .archive import ArchiveError, Manifest, Reader, Record, Writer, digest
 from .arguments import add_output, parse_metadata
@@ -290,7 +296,7 @@ class Importer:
     async def _flush(self) -> None:
         batch, self._batch, self._weight = self._batch, [], 0
         if batch:
-            results = await self.store.save_many([r.checkpoint for r in batch])
+            results = await self._save_many(batch)
             for record, result in zip(batch, results, strict=True):
                 if isinstance(result, CheckpointError):
                     raise AdminError(f"{_where(record)}: {type(result).__name__}: {result}")
@@ -300,6 +306,16 @@ class Importer:
             self.tracker.advance(len(batch))
         finished, self._finished = self._finished, []
         await asyncio.gather(*(self._verify(lineage, want) for lineage, want in finished))
+
+    async def _save_many(self, batch: list[Record]) -> list[Checkpoint | CheckpointError]:
+        """``save_many``; a batch over the gateway's message limit is sent in halves."""
+        try:
+            return await self.store.save_many([r.checkpoint for r in batch])
+        except ResourceExhausted:
+            if len(batch) == 1:
+                raise
+            half = len(batch) // 2
+            return [*await self._save_many(batch[:half]), *await self._save_many(batch[half:])]
 
     async def _put_writes(self, record: Record) -> None:
         cp = record.checkpoint
