@@ -28,6 +28,7 @@ from checkpoint_client import AsyncCheckpointClient, CheckpointStore
 from .. import config
 from .. import context as call_context
 from ..auth.interceptor import TENANT_HEADER
+from ..backends._paging import PageTokens
 from ..secrets import mask_url, redact
 from ..tenancy import TENANT_ID_ROOM, TenantStore
 from ..validation import Limits
@@ -224,7 +225,11 @@ async def _open_backend(
     except config.SettingsError as exc:
         raise UsageError(str(exc)) from None
     options: dict[str, Any] = {
-        "limits": Limits(max_id_length=Limits().max_id_length + (TENANT_ID_ROOM if tenant else 0))
+        "limits": Limits(max_id_length=Limits().max_id_length + (TENANT_ID_ROOM if tenant else 0)),
+        # --page-token must work in the next run: the gateway's key when it is set here
+        # (tokens then work on both), else one derived from the URL (whoever has the URL
+        # reads the store anyway; the MAC only keeps a gateway's callers from forging).
+        "page_tokens": PageTokens(os.environ.get(f"{config.ENV_PREFIX}PAGE_TOKEN_KEY") or url),
     }
     scheme = url.partition("://")[0].lower()
     if scheme in ("postgresql", "postgres"):
