@@ -63,7 +63,15 @@ def run(args: argparse.Namespace) -> int:
         _error(args, "interrupted")
         return 130
     except BrokenPipeError:  # `... | head`: the reader has what it wanted
-        sys.stderr.close()
+        # Python would complain when it flushes standard output at exit: point it nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+    except OSError as exc:  # a file that cannot be read or written, a full disk
+        _error(args, f"{exc.strerror}: {exc.filename}" if exc.strerror else str(exc))
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: still one line, still without secrets
+        _error(args, f"unexpected {type(exc).__name__}: {exc}")
         return EXIT_FAILED
     return code
 
