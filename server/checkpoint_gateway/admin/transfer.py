@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import os
 import sys
@@ -269,23 +270,37 @@ class Importer:
         self._expected: dict[str, str] = {}
         self._finished: list[tuple[tuple[str, str], dict[str, str]]] = []
         self._gate = asyncio.Semaphore(CONCURRENCY)
+        self._inflight: asyncio.Task[None] | None = None
 
     async def run(self, records: AsyncIterator[Record]) -> ImportReport:
-        """Import every record; raise ``AdminError`` at the first failure."""
-        async for record in records:
-            if record.lineage != self._lineage:
-                self._finish_lineage()
-                self._lineage = record.lineage
-            self._expected[record.checkpoint.checkpoint_id] = record.sha256
-            self._batch.append(record)
-            cp = record.checkpoint
-            self._weight += len(cp.state_bytes) + sum(
-                len(ch.value_bytes or b"") for ch in cp.channels.values()
-            )
-            if len(self._batch) >= self.batch_items or self._weight >= self.batch_bytes:
-                await self._flush()
-        self._finish_lineage()
-        await self._flush()
+        """Import every record; raise ``AdminError`` at the first failure.
+
+        One batch is sent while the next is read: at most one ``save_many`` is in flight,
+        so the saves of a lineage still happen in file order.
+        """
+        try:
+            async for record in records:
+                if record.lineage != self._lineage:
+                    self._finish_lineage()
+                    self._lineage = record.lineage
+                self._expected[record.checkpoint.checkpoint_id] = record.sha256
+                self._batch.append(record)
+                cp = record.checkpoint
+                self._weight += len(cp.state_bytes) + sum(
+                    len(ch.value_bytes or b"") for ch in cp.channels.values()
+                )
+                if len(self._batch) >= self.batch_items or self._weight >= self.batch_bytes:
+                    await self._send()
+                elif len(self._batch) % 16 == 0:
+                    await asyncio.sleep(0)  # let the batch in flight move while we read
+            self._finish_lineage()
+            await self._send()
+            await self._drain()
+        finally:
+            if self._inflight is not None:
+                self._inflight.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._inflight
         return self.report
 
     def _finish_lineage(self) -> None:
@@ -293,8 +308,22 @@ class Importer:
             self._finished.append((self._lineage, self._expected))
         self._expected = {}
 
-    async def _flush(self) -> None:
+    async def _send(self) -> None:
+        """Hand the batch, and the lineages finished before it, to a flush of their own,
+        once the flush before it is done."""
         batch, self._batch, self._weight = self._batch, [], 0
+        finished, self._finished = self._finished, []
+        await self._drain()
+        self._inflight = asyncio.create_task(self._flush(batch, finished))
+
+    async def _drain(self) -> None:
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await task
+
+    async def _flush(
+        self, batch: list[Record], finished: list[tuple[tuple[str, str], dict[str, str]]]
+    ) -> None:
         if batch:
             results = await self._save_many(batch)
             for record, result in zip(batch, results, strict=True):
@@ -304,7 +333,6 @@ class Importer:
             self.report.checkpoints += len(batch)
             self.report.batches += 1
             self.tracker.advance(len(batch))
-        finished, self._finished = self._finished, []
         await asyncio.gather(*(self._verify(lineage, want) for lineage, want in finished))
 
     async def _save_many(self, batch: list[Record]) -> list[Checkpoint | CheckpointError]:
