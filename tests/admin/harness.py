@@ -102,8 +102,8 @@ def store_url(name: str, request: pytest.FixtureRequest, tmp: Path) -> StoreURL:
             (f"postgres-schema={schema}",),
             {"settings": replace(PostgresSettings(), schema=schema)},
         )
-    if name == "redis":
-        url = request.getfixturevalue("redis_url")
+    if name in ("redis", "redis-cluster"):
+        url = request.getfixturevalue("redis_url" if name == "redis" else "redis_cluster_url")
         prefix = f"adm{uuid.uuid4().hex[:8]}:"
         return StoreURL(
             url,
