@@ -77,7 +77,7 @@ def test_usage_errors_exit_2_in_one_line(
     assert says in lines[0]
 
 
-def test_failures_exit_1_without_secrets(postgres_url: str, tmp_path: Path) -> None:
+def test_failures_exit_1_without_secrets(tmp_path: Path) -> None:
     # A password in the URL is masked however the connection fails; an unreachable
     # gateway is one line, not a gRPC traceback.
     password_url = "postgresql://admin:hunter2-secret@127.0.0.1:1/db?connect_timeout=1"
