@@ -32,7 +32,7 @@ from . import changes, inspect, transfer
 from .errors import EXIT_FAILED, AdminError
 from .target import ENV_TOKEN
 
-__all__ = ["add_commands", "is_admin", "run"]
+__all__ = ["add_commands", "is_admin", "run_admin"]
 
 _MODULES = (inspect, changes, transfer)
 
@@ -48,7 +48,7 @@ def is_admin(args: argparse.Namespace) -> bool:
     return hasattr(args, "admin_run")
 
 
-def run(args: argparse.Namespace) -> int:
+def run_admin(args: argparse.Namespace) -> int:
     """Run the parsed admin command; return its exit code. Errors become one line on
     standard error, never a traceback, with backend passwords masked."""
     try:
