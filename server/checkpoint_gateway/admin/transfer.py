@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
+import json
 import os
 import sys
 from collections import deque
@@ -212,9 +213,10 @@ async def export_lines(
     scope: Scope,
     tracker: Tracker,
     seen: Callable[[Checkpoint], None] | None = None,
+    done: Callable[[Manifest], None] | None = None,
 ) -> AsyncIterator[bytes]:
     """The lines of an export of ``scope``, manifest last; ``seen`` is told of each
-    checkpoint."""
+    checkpoint, and ``done`` of the manifest."""
     buffer: deque[bytes] = deque()
     writer = Writer(buffer.append)
     writer.start()
@@ -224,7 +226,9 @@ async def export_lines(
         writer.add(cp)
         while buffer:
             yield buffer.popleft()
-    writer.finish()
+    manifest = writer.finish()
+    if done is not None:
+        done(manifest)
     while buffer:
         yield buffer.popleft()
 
@@ -411,14 +415,12 @@ async def _export(args: argparse.Namespace) -> int:
         sink = sys.stdout.buffer if to_stdout else _open_file(partial, "wb")
     except OSError as exc:
         raise AdminError(f"cannot write {args.file}: {exc.strerror}") from None
-    manifest = Manifest()
+    manifests: list[Manifest] = []
     try:
         async with opened(args) as store:
             with track("export", total=None, unit="executions") as tracker:
-                async for line in export_lines(store, scope, tracker):
+                async for line in export_lines(store, scope, tracker, done=manifests.append):
                     sink.write(line)
-                    if line.startswith(b'{"channel_values"'):
-                        manifest = _manifest_of(line)
         sink.flush()
         if not to_stdout:
             os.fsync(sink.fileno())
@@ -429,15 +431,14 @@ async def _export(args: argparse.Namespace) -> int:
             sink.close()
             os.unlink(partial)
     if not to_stdout:
-        _report(out, "exported", manifest, file=args.file)
+        _report(out, "exported", manifests[0], file=args.file)
     return EXIT_OK
 
 
 def _manifest_of(line: bytes) -> Manifest:
-    import json
-
     obj = json.loads(line)
-    obj.pop("type")
+    if not isinstance(obj, dict) or obj.pop("type", None) != "manifest":
+        raise ValueError("not a manifest")
     return Manifest(**obj)
 
 
