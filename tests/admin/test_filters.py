@@ -117,3 +117,32 @@ def test_prune_selects_idle_executions(
     assert everything["executions"] == 4
     assert everything["removed"] == 19
     assert ids(run(capsys, "executions", *at)) == []
+
+
+def test_copy_store_says_when_the_target_differs(
+    store: tuple[list[str], Seeded], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The proof is real: a target that held more of an execution does not match."""
+    at, _ = store
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+
+    async def squat() -> None:
+        backend = await open_backend(target)
+        try:
+            await backend.save(Checkpoint("run-2", {"was": "here"}, checkpoint_id="extra"))
+        finally:
+            await backend.close()
+
+    asyncio.run(squat())
+    assert main(["copy-store", "--from", at[1], "--to", target]) == 1
+    captured = capsys.readouterr()
+    assert "THE TARGET DIFFERS FROM THE SOURCE" in captured.out
+    assert captured.err.strip() == (
+        "checkpoint-gateway copy-store: error: the target's export differs from the source's "
+        "(see above)"
+    )
+    # Into an empty store it matches.
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    copied = run(capsys, "copy-store", "--from", at[1], "--to", empty)
+    assert copied["same"] is True
+    assert copied["source"]["checkpoints"] == copied["target"]["checkpoints"] == 19
