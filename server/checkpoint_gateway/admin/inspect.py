@@ -272,6 +272,7 @@ def _lineage_tree(branch: Tree, items: list[Checkpoint]) -> None:
     """A lineage under ``branch``: a line of descent runs down one level (no staircase
     of indents), and a checkpoint's later children open a fork branch under it."""
     roots, children = _children(items)
+    root_ids = {r.checkpoint_id for r in roots}
     # (where to add, first checkpoint of the line, is it a fork); no recursion, so a
     # long lineage cannot exhaust the stack.
     todo: list[tuple[Tree, Checkpoint, bool]] = [(branch, r, False) for r in reversed(roots)]
@@ -280,7 +281,8 @@ def _lineage_tree(branch: Tree, items: list[Checkpoint]) -> None:
         first = True
         current: Checkpoint | None = cp
         while current is not None:
-            node = where.add(_label(current, fork=fork and first, orphan=current in roots))
+            orphan = current.checkpoint_id in root_ids
+            node = where.add(_label(current, fork=fork and first, orphan=orphan))
             first = False
             kids = children.get(current.checkpoint_id, [])
             todo.extend((node, k, True) for k in reversed(kids[1:]))
