@@ -2,6 +2,8 @@
 
     checkpoint-gateway serve [--listen HOST:PORT] [--backend URL] [--workers N] [...]
     checkpoint-gateway migrate [--backend URL]
+    checkpoint-gateway executions|history|show|diff|rm|prune|copy|export|import|copy-store
+                                        (the admin commands: see ``admin``)
 
 With ``--workers N`` (N > 1) this process supervises N worker processes that run
 ``serve`` again with hidden ``--worker-*`` flags (see ``workers``).
@@ -26,6 +28,7 @@ import grpc
 
 from . import __version__, chain, config, logs, secrets, tracing, workers
 from . import loop as event_loop
+from .admin import add_commands, is_admin, run_admin
 from .app import SERVICE_NAME, Gateway, ListenError
 from .auth import (
     Authenticator,
@@ -75,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument(
         "--roles", default="read,write", help="comma-separated: read, write, admin, metrics"
     )
+    add_commands(commands)  # executions, history, show, diff, rm, ... (admin/)
     return parser
 
 
@@ -399,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "token":
         return _token(args)
+    if is_admin(args):
+        return run_admin(args)
     try:
         settings = config.load(args)
     except config.SettingsError as exc:
