@@ -77,9 +77,9 @@ async def test_every_command_on_a_backend_url(
     assert "<5 bytes application/x-raw>" in text
 
     changes = ok(diffed).stdout.decode()
-    assert "added    state['messages'][2]" in changes
+    assert "added    state.messages[2]" in changes
     assert '"edited by a human"' in changes
-    assert "changed  metadata['source']" in changes
+    assert "changed  metadata.source" in changes
 
     assert as_json(dry_run)["execution_ids"] == ["run-1", "run-2", "run-3"]
     assert "NotFound" in one_line_error(missing, 1)

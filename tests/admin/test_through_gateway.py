@@ -116,11 +116,11 @@ async def test_every_command_through_a_gateway(gateway: GatewayProcess) -> None:
     assert base64.b64decode(cp["pending_writes"][1]["value"]["base64"]) == b"\x00\xffraw"
 
     changes = {(c["change"], c["path"]): c for c in as_json(diffed)["changes"]}
-    assert changes[("added", "state['messages'][2]")]["after"] == "edited by a human"
-    assert changes[("changed", "metadata['source']")]["before"] == "loop"
-    assert changes[("changed", "metadata['source']")]["after"] == "update"
-    assert ("removed", "channels['messages']") in changes
-    assert ("changed", "state['step']") in changes
+    assert changes[("added", "state.messages[2]")]["after"] == "edited by a human"
+    assert changes[("changed", "metadata.source")]["before"] == "loop"
+    assert changes[("changed", "metadata.source")]["after"] == "update"
+    assert ("removed", "channels.messages") in changes
+    assert ("changed", "state.step") in changes
 
     # Then what changes, each on its own execution; team-b imports team-a's export.
     export = ok(exported).stdout

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from checkpoint_client import Channel, Checkpoint
-from checkpoint_gateway.console._decode import DISPLAY_LIMIT, decode
-from checkpoint_gateway.console._diff import diff_checkpoints, format_path
 from checkpoint_gateway.console._history import lay_out
 from checkpoint_gateway.console._pages import parse_filter
 from checkpoint_gateway.console._server import ConsoleError, _host_name, _safe_next
 from checkpoint_gateway.console._sessions import Sessions
+from checkpoint_gateway.views.decode import DISPLAY_LIMIT, decode
+from checkpoint_gateway.views.diff import diff_checkpoints, format_path
 
 
 def cp(cid: str, parent: str = "", namespace: str = "", state: Any = None) -> Checkpoint:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from datetime import timedelta
 from typing import Any
 
+from ..views.pairs import parse_pairs
 from .errors import UsageError
 
 __all__ = ["add_output", "parse_duration", "parse_metadata"]
@@ -30,19 +30,10 @@ def parse_metadata(items: list[str] | None, flag: str = "--metadata") -> dict[st
     """``["step=3", "source=loop"]`` -> ``{"step": 3, "source": "loop"}``: a value that
     reads as a JSON scalar (number, true, false, null, "quoted") is taken as one, anything
     else as a string."""
-    out: dict[str, Any] = {}
-    for item in items or ():
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"{flag} {item!r}: expected KEY=VALUE, e.g. source=loop or step=3")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        if isinstance(value, dict | list):
-            value = raw
-        out[key] = value
-    return out
+    try:
+        return parse_pairs(items or ())
+    except ValueError as exc:
+        raise UsageError(f"{flag} {exc}") from None
 
 
 def parse_duration(text: str, flag: str) -> timedelta:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 from collections import defaultdict
 from typing import Any
@@ -17,7 +16,6 @@ from checkpoint_client import Checkpoint, CheckpointStore, ExecutionInfo, iter_c
 from .arguments import add_output, parse_metadata
 from .errors import EXIT_OK, AdminError, UsageError
 from .output import (
-    JSON,
     Output,
     checkpoint_json,
     short,
@@ -340,76 +338,17 @@ async def _show(args: argparse.Namespace) -> int:
 
 # -- diff --------------------------------------------------------------------------------
 
-_KINDS = {
-    "values_changed": "changed",
-    "type_changes": "changed",
-    "dictionary_item_added": "added",
-    "dictionary_item_removed": "removed",
-    "iterable_item_added": "added",
-    "iterable_item_removed": "removed",
-    "attribute_added": "added",
-    "attribute_removed": "removed",
-}
-
-
-def _comparable(data: bytes, content_type: str) -> Any:
-    """JSON decoded; other bytes as their size and digest (compared, not diffed)."""
-    if content_type == JSON:
-        try:
-            return json.loads(data)
-        except ValueError:
-            pass
-    return f"<{len(data)} bytes {content_type}, sha256 {hashlib.sha256(data).hexdigest()[:16]}>"
-
-
-def _view(cp: Checkpoint) -> dict[str, Any]:
-    """What ``diff`` compares, by section."""
-    return {
-        "state": _comparable(cp.state_bytes, cp.content_type),
-        "channels": {
-            name: _comparable(ch.value_bytes or b"", ch.content_type)
-            for name, ch in cp.channels.items()
-        },
-        "metadata": cp.metadata,
-        "node": cp.node,
-        "next_nodes": list(cp.next_nodes),
-    }
-
-
-def _plain(value: Any) -> Any:
-    from deepdiff.helper import notpresent
-
-    return None if value is notpresent else value
-
 
 def changes_between(a: Checkpoint, b: Checkpoint) -> list[dict[str, Any]]:
-    """Every difference from ``a`` to ``b``: ``{"change", "path", "before", "after"}``
-    with paths such as ``state['messages'][2]``, in path order."""
-    from deepdiff import DeepDiff  # imported when used: it is most of `diff`'s start-up
+    """Every difference from ``a`` to ``b`` (the console's diff, ``views.diff``):
+    ``{"change", "path", "before", "after"}`` with paths such as ``state.messages[2]``,
+    in path order."""
+    from ..views.diff import diff_checkpoints  # deepdiff is most of `diff`'s start-up
 
-    found: list[dict[str, Any]] = []
-    before, after = _view(a), _view(b)
-    for section in before:
-        # threshold_to_diff_deeper=0: always key by key, even when few keys are shared.
-        diff = DeepDiff(
-            before[section],
-            after[section],
-            view="tree",
-            verbose_level=2,
-            threshold_to_diff_deeper=0,
-        )
-        for kind, levels in diff.items():
-            for level in levels:
-                found.append(
-                    {
-                        "change": _KINDS.get(kind, kind),
-                        "path": level.path(root=section),
-                        "before": _plain(level.t1),
-                        "after": _plain(level.t2),
-                    }
-                )
-    found.sort(key=lambda c: str(c["path"]))
-    return found
+    return [
+        {"change": c.kind, "path": c.path, "before": c.before, "after": c.after}
+        for c in diff_checkpoints(a, b)
+    ]
 
 
 async def _diff(args: argparse.Namespace) -> int:

@@ -106,13 +106,14 @@ def value_json(data: bytes, content_type: str) -> Any:
 
 
 def value_text(data: bytes, content_type: str) -> str:
-    """A stored value for people: JSON pretty-printed, other bytes summarised (size,
-    SHA-256, the first bytes in hex)."""
-    if content_type == JSON:
-        try:
-            return json.dumps(json.loads(data), indent=2, ensure_ascii=False)
-        except ValueError:
-            pass
+    """A stored value for people, decoded as the console decodes it (``views.decode``:
+    JSON pretty-printed, LangGraph's MessagePack unpacked, text as text); other bytes
+    summarised (size, SHA-256, the first bytes in hex)."""
+    from ..views.decode import decode
+
+    decoded = decode(data, content_type)
+    if decoded.kind in ("json", "text"):
+        return decoded.text + ("\n... (cut)" if decoded.truncated else "")
     head = data[:PREVIEW_BYTES].hex(" ")
     more = " ..." if len(data) > PREVIEW_BYTES else ""
     return (

@@ -17,8 +17,9 @@ from aiohttp import web
 
 from checkpoint_client import AsyncCheckpointClient, Checkpoint
 
-from ._decode import decode
-from ._diff import diff_checkpoints
+from ..views.decode import decode
+from ..views.diff import diff_checkpoints
+from ..views.pairs import parse_pairs
 from ._history import lay_out
 from ._server import ConsoleError
 
@@ -45,19 +46,10 @@ def parse_filter(text: str) -> dict[str, Any]:
         if not isinstance(found, dict):
             raise ConsoleError(400, "the filter is not a JSON object")
         return found
-    out: dict[str, Any] = {}
-    for word in text.split():
-        key, sep, raw = word.partition("=")
-        if not sep or not key:
-            raise ConsoleError(400, f"{word!r}: write key=value, or a JSON object")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        if isinstance(value, dict | list):
-            value = raw
-        out[key] = value
-    return out
+    try:
+        return parse_pairs(text.split())
+    except ValueError as exc:
+        raise ConsoleError(400, f"{exc}, or a JSON object") from None
 
 
 def checkpoint_ref(cp: Checkpoint) -> str:

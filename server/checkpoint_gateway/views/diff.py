@@ -17,7 +17,7 @@ from deepdiff.helper import notpresent
 
 from checkpoint_client import Checkpoint
 
-from ._decode import decode
+from .decode import decode
 
 __all__ = ["Change", "diff_checkpoints", "document"]
 
@@ -61,18 +61,17 @@ class Change:
 def document(checkpoint: Checkpoint) -> dict[str, Any]:
     """What a diff compares: the decoded state, channels and metadata, the node and the
     next nodes."""
-    doc: dict[str, Any] = {
+    return {
         "state": decode(checkpoint.state_bytes, checkpoint.content_type).comparable(),
+        # Always present, so a channel that one checkpoint lacks is named itself.
+        "channels": {
+            name: decode(ch.value_bytes or b"", ch.content_type).comparable()
+            for name, ch in sorted(checkpoint.channels.items())
+        },
         "metadata": checkpoint.metadata,
         "node": checkpoint.node,
         "next_nodes": list(checkpoint.next_nodes),
     }
-    if checkpoint.channels:
-        doc["channels"] = {
-            name: decode(ch.value_bytes or b"", ch.content_type).comparable()
-            for name, ch in sorted(checkpoint.channels.items())
-        }
-    return doc
 
 
 def format_path(parts: list[Any]) -> str:

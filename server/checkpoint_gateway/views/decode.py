@@ -1,9 +1,9 @@
 """Stored bytes as a person reads them: decoded by content type, JSON pretty-printed.
 
 The gateway never parses states, so what a state holds is whatever a client sent: the
-console decodes it here for display only, and every string it produces is escaped by the
-templates. Decoding never raises: bytes that do not decode as their content type says
-are shown as bytes.
+console and the admin commands decode it here for display only (the console's templates
+escape every string it produces). Decoding never raises: bytes that do not decode as
+their content type says are shown as bytes.
 """
 
 from __future__ import annotations
