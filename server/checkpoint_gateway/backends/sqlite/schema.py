@@ -197,12 +197,17 @@ SELECT_ONE = """
     FROM checkpoints
     WHERE execution_id = ? AND namespace = ? AND checkpoint_id = ? AND created_at >= ?
 """
+# The newest row by the version index, then that one row: left to itself, the planner
+# may take the created_at index for the TTL bound and sort every row of the lineage,
+# states included (250 ms for a 500-turn conversation of 1 MB states, against 0.6 ms).
 SELECT_LATEST = """
     SELECT execution_id, namespace, checkpoint_id, version, parent_id, node, next_nodes,
         content_type, state, metadata, created_at, channels
     FROM checkpoints
-    WHERE execution_id = ? AND namespace = ? AND created_at >= ?
-    ORDER BY version DESC LIMIT 1
+    WHERE rowid = (
+        SELECT rowid FROM checkpoints INDEXED BY checkpoints_by_version
+        WHERE execution_id = ? AND namespace = ? AND created_at >= ?
+        ORDER BY version DESC LIMIT 1)
 """
 SELECT_ROW = """
     SELECT execution_id, namespace, checkpoint_id, version, parent_id, node, next_nodes,
