@@ -5,9 +5,11 @@ is off, start-up errors, and a clean stop."""
 from __future__ import annotations
 
 import http.client
+import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -53,32 +55,58 @@ def request(
     return response
 
 
-def start(tmp_path: Path, *args: str, env: Mapping[str, str] | None = None) -> GatewayProcess:
+def start(
+    tmp_path: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    tmpdir: Path | None = None,
+) -> GatewayProcess:
+    """A gateway with a console; ``tmpdir``: its $TMPDIR (where the console's private
+    socket directory goes)."""
     gateway = GatewayProcess(
         ["--listen", "127.0.0.1:0", "--console-listen", "127.0.0.1:0", *args],
         cwd=tmp_path,
-        env={"TMPDIR": str(tmp_path), **(env or {})},
+        env={**({"TMPDIR": str(tmpdir)} if tmpdir else {}), **(env or {})},
     )
-    gateway.wait_listening()
+    try:
+        gateway.wait_listening()
+    except BaseException:
+        gateway.stop()  # it exited or hangs: reap it, so its pipe is closed
+        raise
     return gateway
 
 
 @pytest.fixture
-def with_auth(tmp_path: Path) -> Iterator[GatewayProcess]:
+def socket_tmp() -> Iterator[Path]:
+    """A short $TMPDIR of the test's own, to see the console's private directory in."""
+    path = Path(tempfile.mkdtemp(prefix="cgw-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def with_auth(tmp_path: Path, socket_tmp: Path) -> Iterator[GatewayProcess]:
     principals = tmp_path / "principals.yaml"
     principals.write_text(principals_yaml(["reader", "writer"]))
-    gateway = start(tmp_path, "--backend", "memory://", "--auth-principals-file", str(principals))
+    gateway = start(
+        tmp_path,
+        "--backend",
+        "memory://",
+        "--auth-principals-file",
+        str(principals),
+        tmpdir=socket_tmp,
+    )
     try:
         yield gateway
     finally:
         gateway.stop()
 
 
-def test_sign_in_cookie_csrf_and_a_clean_stop(with_auth: GatewayProcess, tmp_path: Path) -> None:
+def test_sign_in_cookie_csrf_and_a_clean_stop(with_auth: GatewayProcess, socket_tmp: Path) -> None:
     url = console_url(with_auth)
     token = PRINCIPALS["reader"].token
     # The private socket's directory exists while the console runs.
-    assert len(list(tmp_path.glob("checkpoint-gateway-console-*"))) == 1
+    assert len(list(socket_tmp.glob("checkpoint-gateway-console-*"))) == 1
 
     # A sign-in posted from another site is refused before the token is even looked at.
     cross = request(
@@ -119,11 +147,15 @@ def test_sign_in_cookie_csrf_and_a_clean_stop(with_auth: GatewayProcess, tmp_pat
     log = with_auth.output()
     assert token not in log
     assert "Traceback" not in log
-    assert list(tmp_path.glob("checkpoint-gateway-console-*")) == []
+    assert list(socket_tmp.glob("checkpoint-gateway-console-*")) == []
 
 
 def test_no_sign_in_on_loopback_when_authentication_is_off(tmp_path: Path) -> None:
-    gateway = start(tmp_path, "--backend", "memory://")
+    # A $TMPDIR so deep that a socket under it would pass the Unix path limit (107
+    # bytes): the console's private directory goes under /tmp instead.
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    gateway = start(tmp_path, "--backend", "memory://", tmpdir=deep)
     try:
         url = console_url(gateway)
         assert "authentication OFF" in "\n".join(gateway.lines)

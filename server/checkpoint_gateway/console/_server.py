@@ -146,7 +146,7 @@ class Console:
     ) -> Console:
         """A console whose gRPC calls go through a new private Unix socket; HTTPS with
         the gateway's certificate when it has one."""
-        private_dir = tempfile.mkdtemp(prefix="checkpoint-gateway-console-")  # mode 0700
+        private_dir = _private_dir()
         context = None
         if tls_cert_file and tls_key_file:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -463,3 +463,21 @@ def _safe_next(target: str) -> str:
         if not parts.scheme and not parts.netloc:
             return target
     return ""
+
+
+#: The longest path a Unix socket may have on Linux (sun_path is 108 bytes, NUL included).
+_SOCKET_PATH_MAX = 107
+
+
+def _private_dir() -> str:
+    """A new directory only this user may enter (mode 0700), for the private socket.
+
+    Under $TMPDIR as usual; under /tmp when $TMPDIR is so deep that the socket's path
+    would pass the Unix limit (gRPC would then only fail to listen, and that reads like
+    a port problem).
+    """
+    private_dir = tempfile.mkdtemp(prefix="checkpoint-gateway-console-")
+    if len(os.path.join(private_dir, "grpc.sock")) > _SOCKET_PATH_MAX:
+        os.rmdir(private_dir)
+        private_dir = tempfile.mkdtemp(prefix="cgw-console-", dir="/tmp")
+    return private_dir
