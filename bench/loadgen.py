@@ -253,12 +253,12 @@ async def open_driver(spec: Spec, state: bytes) -> Driver:
         # deadline than the default 10 s: a loaded 1 MiB cell must not turn into errors.
         return StoreDriver(AsyncCheckpointClient(spec.address, timeout=CALL_TIMEOUT), state)
     if spec.kind == "direct":
-        from checkpoint_gateway import cli, config
+        from checkpoint_gateway import config, serving
 
         # Exactly what `checkpoint-gateway serve --backend URL` opens: the same driver, the
         # same pool settings, the same limits; only the store chain and gRPC are left out.
         settings = config.load(environ={"CHECKPOINT_GATEWAY_BACKEND": spec.address})
-        return StoreDriver(await cli._open(settings), state)
+        return StoreDriver(await serving._open(settings), state)
     if spec.kind == "langgraph":
         return await LangGraphDriver.open(spec.address, state)
     raise ValueError(f"unknown target kind {spec.kind!r}")

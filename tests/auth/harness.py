@@ -19,8 +19,8 @@ from checkpoint_gateway import chain, config
 from checkpoint_gateway.app import Gateway
 from checkpoint_gateway.auth import hash_token
 from checkpoint_gateway.backends import Backend
-from checkpoint_gateway.cli import _auth_interceptor
 from checkpoint_gateway.metrics import Metrics
+from checkpoint_gateway.serving import _auth_interceptor
 from checkpoint_gateway.tenancy import TENANT_ID_ROOM
 
 MakeBackend = Callable[..., Awaitable[Backend]]
@@ -134,7 +134,7 @@ async def secured(
     }
     settings = config.load(environ=environ)
     backend = await make_backend()
-    # As cli._open does with tenants: room for the tenant prefix below the tenant layer.
+    # As serving._open does with tenants: room for the tenant prefix below the tenant layer.
     backend.limits = replace(backend.limits, max_id_length=settings.max_id_length + TENANT_ID_ROOM)
     metrics = Metrics()
     store = chain.build(backend, settings, metrics=metrics)
