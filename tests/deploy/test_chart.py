@@ -412,6 +412,11 @@ AUTH_FEATURES: dict[str, dict[str, Any]] = {
         "auth": PRINCIPALS,
         "tls": {"enabled": True, "secretName": "cg-tls", "clientAuth": True},
     },
+    "console": {
+        "auth": PRINCIPALS,
+        "console": {"enabled": True, "sessionSeconds": 600},
+        "networkPolicy": {"enabled": True},
+    },
 }
 
 
@@ -499,6 +504,33 @@ def test_a_jwks_url_needs_no_volume() -> None:
     assert data["CHECKPOINT_GATEWAY_JWT_ROLES_CLAIM"] == "scope"
     names = {v["name"] for v in pod_spec(manifests)["volumes"]}
     assert not {"jwks", "principals"} & names
+
+
+def test_the_console_has_a_port_on_the_pod_the_service_and_the_policy(default: Manifests) -> None:
+    assert "CHECKPOINT_GATEWAY_CONSOLE_LISTEN" not in default.config()
+    assert "console" not in [p["name"] for p in default.container()["ports"]]
+    on = Manifests(render(AUTH_FEATURES["console"]))
+    assert on.config()["CHECKPOINT_GATEWAY_CONSOLE_LISTEN"] == "0.0.0.0:8080"
+    assert on.config()["CHECKPOINT_GATEWAY_CONSOLE_SESSION_SECONDS"] == "600"
+    assert {"name": "console", "containerPort": 8080, "protocol": "TCP"} in on.container()["ports"]
+    service = on.one("Service", FULLNAME)
+    console = next(p for p in service["spec"]["ports"] if p["name"] == "console")
+    assert (console["port"], console["targetPort"], console["appProtocol"]) == (
+        8080,
+        "console",
+        "http",
+    )
+    policy = on.one("NetworkPolicy")
+    ports = [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]]
+    assert ports == ["grpc", "metrics", "console"]
+    with_tls = Manifests(
+        render({**AUTH_FEATURES["console"], "tls": {"enabled": True, "secretName": "t"}})
+    )
+    service = with_tls.one("Service", FULLNAME)
+    assert (
+        next(p for p in service["spec"]["ports"] if p["name"] == "console")["appProtocol"]
+        == "https"
+    )
 
 
 def test_limits_reflection_and_metrics_auth_reach_the_config_map(default: Manifests) -> None:
@@ -716,9 +748,11 @@ def test_rendered_auth_settings_start_a_gateway_whose_probe_passes(tmp_path: Pat
         name: value.replace(principals["mountPath"], str(tmp_path / "principals"))
         for name, value in manifests.config().items()
     }
+    assert env["CHECKPOINT_GATEWAY_CONSOLE_LISTEN"] == "0.0.0.0:8080"
     env.update(
         CHECKPOINT_GATEWAY_LISTEN="127.0.0.1:0",
         CHECKPOINT_GATEWAY_METRICS_LISTEN="127.0.0.1:0",
+        CHECKPOINT_GATEWAY_CONSOLE_LISTEN="127.0.0.1:0",
         CHECKPOINT_GATEWAY_BACKEND="memory://",
         CHECKPOINT_GATEWAY_PAGE_TOKEN_KEY=page_key(manifests),
     )
@@ -731,6 +765,7 @@ def test_rendered_auth_settings_start_a_gateway_whose_probe_passes(tmp_path: Pat
             in gateway.output()
         )
         assert "mutual TLS" in gateway.output()
+        assert "console on https://127.0.0.1:" in gateway.output()  # the gateway's certificate
         command = manifests.container()["readinessProbe"]["exec"]["command"]
         command = [
             sys.executable,
@@ -804,6 +839,11 @@ def test_rendered_auth_settings_start_a_gateway_whose_probe_passes(tmp_path: Pat
         (
             {"auth": PRINCIPALS, "metrics": {"enabled": False, "auth": True}},
             "metrics.auth=true needs metrics.enabled=true",
+        ),
+        (
+            {"console": {"enabled": True}},
+            "console.enabled=true needs authentication (auth.principals.existingSecret or "
+            "auth.jwt): without it the console serves loopback only, which no Service reaches",
         ),
         (
             {"extraEnv": {"CHECKPOINT_GATEWAY_PAGE_TOKEN_KEY": "k"}},

@@ -174,6 +174,9 @@ Every rule values.schema.json cannot express; rendering stops with one clear mes
 {{- else if or $jwt.issuer $jwt.audience $jwt.tenantClaim $jwt.rolesClaim (ne (toString $jwt.leewaySeconds) "") }}
 {{- fail "auth.jwt settings are set but no JWKS: set auth.jwt.jwksExistingSecret or auth.jwt.jwksUrl (else JWTs are not accepted at all)" }}
 {{- end }}
+{{- if and $v.console.enabled (not (or $v.auth.principals.existingSecret $v.auth.jwt.jwksExistingSecret $v.auth.jwt.jwksUrl)) }}
+{{- fail "console.enabled=true needs authentication (auth.principals.existingSecret or auth.jwt): without it the console serves loopback only, which no Service reaches" }}
+{{- end }}
 {{- if $v.metrics.auth }}
 {{- if not $v.metrics.enabled }}
 {{- fail "metrics.auth=true needs metrics.enabled=true" }}
