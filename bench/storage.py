@@ -190,7 +190,6 @@ async def langgraph_row(all_states: list[Any], pg: Postgres) -> dict[str, Any]:
 
     from .loadgen import open_langgraph_saver
 
-    before = _pg_bytes(pg.langgraph_url, "public")
     saver, pool = await open_langgraph_saver(pg.langgraph_url)
     thread = f"conversation-{uuid.uuid4().hex[:8]}"
     try:

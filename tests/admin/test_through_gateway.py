@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from checkpoint_client import AsyncCheckpointClient
+from tests.certs import self_signed
 from tests.gateway_process import GatewayProcess
-from tests.sdk.conftest import make_cert
 
 from .harness import (
     ADMIN,
@@ -183,7 +183,7 @@ async def test_tenants_and_refusals_through_a_gateway(
 
 
 async def test_tls_and_a_token(tmp_path: Path) -> None:
-    key, cert = make_cert(tmp_path, "gateway")
+    key, cert = self_signed(tmp_path, "gateway")
     gw = GatewayProcess(
         [
             "--listen",

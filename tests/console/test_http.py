@@ -17,8 +17,8 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from checkpoint_client import Checkpoint, CheckpointClient
+from tests.certs import self_signed
 from tests.gateway_process import CLI, GatewayProcess, clean_env
-from tests.sdk.conftest import make_cert
 
 from .conftest import PRINCIPALS, console_url, principals_yaml
 
@@ -223,7 +223,7 @@ def test_a_taken_console_port_is_named(tmp_path: Path) -> None:
 def test_https_with_the_gateways_certificate_even_under_mutual_tls(tmp_path: Path) -> None:
     """The gateway wants client certificates on its public address; the console, which
     has none, still reads through its private socket with the signed-in token."""
-    key, cert = make_cert(tmp_path, "gateway")
+    key, cert = self_signed(tmp_path, "gateway")
     principals = tmp_path / "principals.yaml"
     principals.write_text(principals_yaml(["reader"]))
     gateway = start(

@@ -58,11 +58,6 @@ def require_tools(*names: str) -> dict[str, str]:
     return found
 
 
-def make_cert(directory: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1/localhost (it is its own CA): (key, cert)."""
-    return self_signed(directory, name)
-
-
 @dataclass
 class SdkGateway:
     """One or two running gateways over one backend, as a runner's environment."""
@@ -153,7 +148,7 @@ def sdk_gateway(
         plain = start([*args, *extra_args])
         if not tls:
             return SdkGateway(backend, plain)
-        key, cert = make_cert(sub, "gateway")
+        key, cert = self_signed(sub, "gateway")
         secure = start(
             [*shared, *extra_args, "--tls-cert-file", str(cert), "--tls-key-file", str(key)]
         )

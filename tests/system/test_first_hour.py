@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.certs import self_signed
 from tests.gateway_process import CLI, GatewayProcess, clean_env
 
 
@@ -148,9 +149,7 @@ def test_tls_files_that_are_not_a_certificate_and_key(tmp_path: Path) -> None:
 
 
 def test_a_client_ca_file_that_is_not_a_ca_bundle(tmp_path: Path) -> None:
-    from tests.sdk.conftest import make_cert
-
-    key, cert = make_cert(tmp_path, "gateway")
+    key, cert = self_signed(tmp_path, "gateway")
     junk = tmp_path / "ca.pem"
     junk.write_text("hello\n")
     proc = run_cli(

@@ -22,6 +22,8 @@ from rich.text import Text
 
 from checkpoint_client import Channel, Checkpoint, PendingWrite
 
+from ..views.decode import decode
+
 __all__ = [
     "Output",
     "checkpoint_json",
@@ -109,8 +111,6 @@ def value_text(data: bytes, content_type: str) -> str:
     """A stored value for people, decoded as the console decodes it (``views.decode``:
     JSON pretty-printed, LangGraph's MessagePack unpacked, text as text); other bytes
     summarised (size, SHA-256, the first bytes in hex)."""
-    from ..views.decode import decode
-
     decoded = decode(data, content_type)
     if decoded.kind in ("json", "text"):
         return decoded.text + ("\n... (cut)" if decoded.truncated else "")
