@@ -50,6 +50,7 @@ from checkpoint_client import (
     Conflict,
     ExecutionInfo,
     ExecutionPage,
+    InternalError,
     InvalidArgument,
     NamespacePage,
     NotFound,
@@ -61,6 +62,7 @@ from checkpoint_client._ids import with_id
 from .. import context as call_context
 from .. import validation as v
 from ._paging import PageTokens
+from ._states import HIDDEN, StateCodec, StateStorage, stored_length, visible_channels
 
 __all__ = [
     "AncestorWalk",
@@ -69,6 +71,7 @@ __all__ = [
     "PoolStats",
     "Position",
     "Retention",
+    "StateStorage",
     "channel_conflict",
     "check_cas",
     "from_us",
@@ -108,10 +111,12 @@ def position(cp: Checkpoint) -> Position:
 
 
 def weight(cp: Checkpoint) -> int:
-    """About how many bytes a checkpoint takes in a response (to bound a page)."""
-    size = len(cp.state_bytes) + 512
-    for ch in cp.channels.values():
-        size += len(ch.value_bytes or b"") + 64
+    """About how many bytes a checkpoint takes in a response (to bound a page): a state
+    stored as a chain (``_states``) counts whole, and the chain's links not at all."""
+    size = stored_length(cp) + 512
+    for name, ch in cp.channels.items():
+        if not name.startswith(HIDDEN):
+            size += len(ch.value_bytes or b"") + 64
     for w in cp.pending_writes:
         size += len(w.value_bytes) + 64
     return size
@@ -212,13 +217,18 @@ class AncestorWalk:
         """Keep ``cp``, trimmed to what was asked, if the page has room for it (it always
         has for the first); return False, keeping nothing, when it has none."""
         if self.channels is not None:
+            # The links of the state's chain stay with the state (the caller decodes it).
             keep = set(self.channels)
             cp = cp.replace(
-                channels={n: c for n, c in cp.channels.items() if n in keep},
+                channels={
+                    n: c
+                    for n, c in cp.channels.items()
+                    if n in keep or (self.include_state and n.startswith(HIDDEN))
+                },
                 pending_writes=[w for w in cp.pending_writes if w.channel in keep],
             )
         if not self.include_state:
-            cp = cp.replace(state=b"")
+            cp = cp.replace(state=b"", channels=visible_channels(cp.channels))
         size = weight(cp)
         if self.items and (len(self.items) >= self.limit or self._bytes + size > self.max_bytes):
             return False
@@ -247,6 +257,7 @@ class Backend(CheckpointStore, ABC):
         retention: pruning and expiry; off by default.
         clock: the time source for ``created_at`` and expiry (tests inject one).
         page_tokens: signs page tokens; replicas behind one address need the same key.
+        state_storage: how states are stored (as chains of deltas; see ``_states``).
     """
 
     name: ClassVar[str]
@@ -258,8 +269,10 @@ class Backend(CheckpointStore, ABC):
         retention: Retention | None = None,
         clock: Callable[[], datetime] = utc_now,
         page_tokens: PageTokens | None = None,
+        state_storage: StateStorage | None = None,
     ) -> None:
         self.limits = limits or v.Limits()
+        self.states = StateCodec(state_storage)
         self.retention = retention or Retention()
         self.clock = clock
         self.page_tokens = page_tokens or PageTokens()
@@ -286,8 +299,58 @@ class Backend(CheckpointStore, ABC):
     async def save(
         self, checkpoint: Checkpoint, *, expected_version: int | None = None
     ) -> Checkpoint:
-        saved = await self._save(self._prepared(checkpoint, expected_version), expected_version)
-        return _answer(saved)
+        raw = self._prepared(checkpoint, expected_version)
+        stored = await self._stored_form(raw)
+        try:
+            saved = await self._save(stored, expected_version)
+        except NotFound:
+            if stored is raw:
+                raise
+            # A link of the parent's chain went meanwhile (its last holder was removed):
+            # the state goes as it came, which references nothing of ours.
+            self.states.forget(raw)
+            stored = raw
+            saved = await self._save(stored, expected_version)
+        except BaseException:
+            self.states.forget(raw)
+            raise
+        return await self._save_answer(raw, stored, saved)
+
+    async def _stored_form(self, raw: Checkpoint) -> Checkpoint:
+        """``raw`` as it is to be stored (``_states``): its parent is read first when its
+        state is needed and not at hand."""
+        if self.states.needs_parent(raw):
+            parent = await self._load(raw.execution_id, raw.namespace, raw.parent_id)
+            if parent is not None:
+                try:
+                    await self.states.decode(parent)
+                except InternalError:
+                    parent = None  # unreadable: the state starts a chain of its own
+            self.states.parent_read(raw, parent)
+        return await self.states.encode(raw)
+
+    async def _save_answer(
+        self, raw: Checkpoint, stored: Checkpoint, saved: Checkpoint
+    ) -> Checkpoint:
+        """A save's answer. When the id was stored already and either side is a chain,
+        ``saved_or_conflict`` compared all but the states: the stored state is read and
+        compared here (a retry gets the stored checkpoint, other content a Conflict)."""
+        ours = saved.state_bytes == stored.state_bytes and (
+            saved.channel_versions() == stored.channel_versions()
+        )
+        if ours:
+            self.states.stored(raw, stored)
+            return _answer(saved.replace(state=raw.state_bytes))
+        self.states.forget(raw)
+        if not _chained(saved) and not _chained(stored):
+            return _answer(saved)  # compared whole by saved_or_conflict
+        found = await self._load(raw.execution_id, raw.namespace, raw.checkpoint_id)
+        if found is None:
+            return _answer(saved.replace(state=raw.state_bytes))  # removed meanwhile
+        found = await self.states.decode(found)
+        if found.state_bytes != raw.state_bytes:
+            raise _exists(raw)
+        return _answer(found.replace(pending_writes=()))
 
     def _prepared(self, checkpoint: Checkpoint, expected_version: int | None) -> Checkpoint:
         """A valid checkpoint as it is stored: with an id, without pending writes (saves
@@ -324,8 +387,34 @@ class Backend(CheckpointStore, ABC):
                 continue
             positions.append(i)
         if valid:
-            for i, result in zip(positions, await self._save_many(valid), strict=True):
-                out[i] = result if isinstance(result, CheckpointError) else _answer(result)
+            stored = [(await self._stored_form(cp), expected) for cp, expected in valid]
+            try:
+                results = await self._save_many(stored)
+            except BaseException:
+                for cp, _ in valid:
+                    self.states.forget(cp)
+                raise
+            for i, (raw, _), (cp, expected), result in zip(
+                positions, valid, stored, results, strict=True
+            ):
+                if isinstance(result, CheckpointError):
+                    self.states.forget(raw)
+                    if not (isinstance(result, NotFound) and cp is not raw):
+                        out[i] = result
+                        continue
+                    # As in save: a link went meanwhile; stored as it came. (Rare: a later
+                    # item of the lineage may have been stored before this one.)
+                    try:
+                        out[i] = await self._save_answer(raw, raw, await self._save(raw, expected))
+                    except CheckpointError as exc:
+                        if not _item_error(exc):
+                            raise
+                        out[i] = exc
+                    continue
+                try:
+                    out[i] = await self._save_answer(raw, cp, result)
+                except Conflict as exc:
+                    out[i] = exc
         return [r for r in out if r is not None]
 
     async def load(
@@ -336,7 +425,7 @@ class Backend(CheckpointStore, ABC):
         found = await self._load(execution_id, namespace, checkpoint_id)
         if found is None:
             raise _missing(execution_id, namespace, checkpoint_id)
-        return found
+        return await self.states.decode(found)
 
     async def latest(self, execution_id: str, *, namespace: str = "") -> Checkpoint:
         v.check_lineage(execution_id, namespace, self.limits)
@@ -345,7 +434,7 @@ class Backend(CheckpointStore, ABC):
             raise NotFound(
                 f"execution {execution_id!r}{_in_namespace(namespace)} has no checkpoints"
             )
-        return found
+        return await self.states.decode(found)
 
     async def list(
         self,
@@ -376,6 +465,7 @@ class Backend(CheckpointStore, ABC):
             items, cut = await self._list_execution(
                 execution_id, after, size + 1, wanted, with_writes=with_writes, max_bytes=budget
             )
+            items, cut = await self._decoded_page(items, cut)
             return self._position_page(items, cut, size, "execution", scope)
         below: int | None = None
         scope = [execution_id, namespace, wanted]
@@ -392,6 +482,7 @@ class Backend(CheckpointStore, ABC):
             with_writes=with_writes,
             max_bytes=budget,
         )
+        items, cut = await self._decoded_page(items, cut)
         items, more = _trim(items, cut, size)
         token = None
         if more:
@@ -421,6 +512,7 @@ class Backend(CheckpointStore, ABC):
             with_writes=with_writes,
             max_bytes=self.limits.max_page_bytes,
         )
+        items, cut = await self._decoded_page(items, cut)
         return self._position_page(items, cut, size, "search", scope)
 
     async def namespaces(
@@ -541,7 +633,7 @@ class Backend(CheckpointStore, ABC):
                 left = set(walk.channels)
                 mask = sum(1 << i for i, n in enumerate(names) if n in left)
             token = self.page_tokens.encode("ancestors", scope, [following, mask])
-        return CheckpointPage(walk.items, token)
+        return CheckpointPage(await self.states.decode_all(walk.items), token)
 
     async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
         v.check_lineage(execution_id, namespace, self.limits)
@@ -580,6 +672,22 @@ class Backend(CheckpointStore, ABC):
         return len(unique)
 
     # -- helpers of the public methods ----------------------------------------------------
+
+    async def _decoded_page(
+        self, items: builtins.list[Checkpoint], cut: bool
+    ) -> tuple[builtins.list[Checkpoint], bool]:
+        """A page as reads return it (states decoded), still within the page budget: a
+        backend that weighs rows in its query counts a chain's stored bytes, so a page of
+        chains may hold more than fits once decoded; it is cut short then."""
+        if not any(_chained(cp) for cp in items):
+            return items, cut
+        items = await self.states.decode_all(items)
+        used = 0
+        for i, cp in enumerate(items):
+            used += weight(cp)
+            if i and used > self.limits.max_page_bytes:
+                return items[:i], True
+        return items, cut
 
     async def _anchor(self, execution_id: str, namespace: str, before: str) -> tuple[int, int]:
         v.check_name(before, "before", self.limits)
@@ -812,13 +920,29 @@ def saved_or_conflict(new: Checkpoint, stored: Checkpoint) -> Checkpoint:
     """The answer to saving ``new`` when its id is already ``stored``.
 
     The same content is a retry and returns what is stored; other content is a conflict.
+    When either state is stored as a chain (``_states``), the states are left to the
+    caller to compare (``Backend._saved`` reads the stored one): the rest is compared here.
     """
-    if new.same_content(stored):
+    if _chained(new) or _chained(stored):
+        new = new.replace(state=b"", channels=visible_channels(new.channels))
+        stored_visible = stored.replace(state=b"", channels=visible_channels(stored.channels))
+        if new.same_content(stored_visible):
+            return stored
+    elif new.same_content(stored):
         return stored
-    raise Conflict(
+    raise _exists(new)
+
+
+def _exists(new: Checkpoint) -> Conflict:
+    return Conflict(
         f"checkpoint {new.checkpoint_id!r} of execution {new.execution_id!r}"
         f"{_in_namespace(new.namespace)} already exists with different content"
     )
+
+
+def _chained(cp: Checkpoint) -> bool:
+    """Whether a checkpoint as stored carries a chain's links (``_states``)."""
+    return any(name.startswith(HIDDEN) for name in cp.channels)
 
 
 def check_cas(checkpoint: Checkpoint, expected_version: int | None, latest_version: int) -> None:
@@ -851,9 +975,11 @@ def channel_conflict(checkpoint: Checkpoint, name: str) -> Conflict:
 def _answer(saved: Checkpoint) -> Checkpoint:
     """A save's answer: the stored checkpoint, its channels as references (Load has the
     values)."""
-    if not any(ch.has_value for ch in saved.channels.values()):
+    if not any(ch.has_value or n.startswith(HIDDEN) for n, ch in saved.channels.items()):
         return saved
-    return saved.replace(channels={n: ch.reference() for n, ch in saved.channels.items()})
+    return saved.replace(
+        channels={n: ch.reference() for n, ch in visible_channels(saved.channels).items()}
+    )
 
 
 def _trim(
