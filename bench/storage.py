@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -43,7 +44,8 @@ from typing import Any
 import psycopg
 
 from checkpoint_client import Checkpoint, CheckpointStore
-from checkpoint_gateway.backends import open_backend
+from checkpoint_gateway.backends import StateStorage, open_backend
+from checkpoint_gateway.backends._states import StateCodec
 
 from .servers import Postgres, Redis, scratch
 
@@ -135,7 +137,12 @@ async def _save_all(store: CheckpointStore, execution: str, all_states: list[Any
 
 
 async def gateway_row(
-    backend: str, all_states: list[Any], work: Path, pg: Postgres | None, rd: Redis | None
+    backend: str,
+    all_states: list[Any],
+    work: Path,
+    pg: Postgres | None,
+    rd: Redis | None,
+    storage: StateStorage,
 ) -> dict[str, Any]:
     """Save the conversation into one of the gateway's backends and measure it."""
     execution = f"conversation-{uuid.uuid4().hex[:8]}"
@@ -157,11 +164,26 @@ async def gateway_row(
     else:
         raise ValueError(backend)
     before = _redis_used(rd) if backend == "redis" and rd is not None else 0
-    store = await open_backend(url, **options)
+    store = await open_backend(url, state_storage=storage, **options)
     try:
         latest_id = await _save_all(store, execution, all_states)
         latest = await timed(lambda: store.latest(execution))
         by_id = await timed(lambda: store.load(execution, latest_id))
+        # A process that holds no state (a restarted gateway, another replica): every
+        # read decodes the chain from its snapshot.
+        store.states = StateCodec(dataclasses.replace(storage, cache_bytes=0))
+        cold = await timed(lambda: store.latest(execution))
+        stats = _stats(store)
+    finally:
+        await store.close()
+    # The same last state stored as it comes, in the same store: the plain load the
+    # chain's latest is compared with.
+    store = await open_backend(url, state_storage=StateStorage(enabled=False), **options)
+    try:
+        plain_execution = f"{execution}-plain"
+        await store.save(Checkpoint(plain_execution, all_states[-1]))
+        plain = await timed(lambda: store.latest(plain_execution))
+        await store.clear(plain_execution)
     finally:
         await store.close()
     if backend == "sqlite":
@@ -174,7 +196,19 @@ async def gateway_row(
     else:
         assert rd is not None
         stored = _redis_used(rd) - before
-    return {"stored": stored, "latest_p50_ms": p50_ms(latest), "load_p50_ms": p50_ms(by_id)}
+    return {
+        "stored": stored,
+        "latest_p50_ms": p50_ms(latest),
+        "load_p50_ms": p50_ms(by_id),
+        "latest_cold_p50_ms": p50_ms(cold),
+        "plain_latest_p50_ms": p50_ms(plain),
+        **stats,
+    }
+
+
+def _stats(store: Any) -> dict[str, int]:
+    s = store.states.stats
+    return {"snapshots": s.snapshots, "deltas": s.deltas, "plain": s.plain}
 
 
 def _redis_used(rd: Redis) -> int:
@@ -216,7 +250,9 @@ async def langgraph_row(all_states: list[Any], pg: Postgres) -> dict[str, Any]:
     return {"stored": stored, "latest_p50_ms": p50_ms(latest), "load_p50_ms": p50_ms(by_id)}
 
 
-async def run(turns: int, message_bytes: int, backends: list[str]) -> dict[str, Any]:
+async def run(
+    turns: int, message_bytes: int, backends: list[str], storage: StateStorage
+) -> dict[str, Any]:
     messages = conversation(turns, message_bytes)
     all_states = states(messages)
     raw = sum(len(Checkpoint("x", s).state_bytes) for s in all_states)
@@ -230,7 +266,7 @@ async def run(turns: int, message_bytes: int, backends: list[str]) -> dict[str, 
                     assert pg is not None
                     row = await langgraph_row(all_states, pg)
                 else:
-                    row = await gateway_row(backend, all_states, work, pg, rd)
+                    row = await gateway_row(backend, all_states, work, pg, rd, storage)
             row["raw_over_stored"] = round(raw / row["stored"], 2) if row["stored"] else None
             rows[backend] = row
     finally:
@@ -241,6 +277,7 @@ async def run(turns: int, message_bytes: int, backends: list[str]) -> dict[str, 
     return {
         "turns": turns,
         "message_bytes": message_bytes,
+        "state_storage": dataclasses.asdict(storage),
         "raw_state_bytes": raw,
         "latest_state_bytes": len(Checkpoint("x", all_states[-1]).state_bytes),
         "rows": rows,
@@ -256,9 +293,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=500)
     parser.add_argument("--message-bytes", type=int, default=2048)
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument(
+        "--state-compression",
+        choices=("on", "off"),
+        default="on",
+        help="off: every state stored as it comes (the storage before issue 15)",
+    )
+    parser.add_argument("--snapshot-every", type=int, default=StateStorage().snapshot_every)
+    parser.add_argument("--level", type=int, default=StateStorage().level)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    figures = asyncio.run(run(args.turns, args.message_bytes, args.backends))
+    storage = StateStorage(
+        enabled=args.state_compression == "on", snapshot_every=args.snapshot_every, level=args.level
+    )
+    figures = asyncio.run(run(args.turns, args.message_bytes, args.backends, storage))
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
@@ -267,12 +315,23 @@ def main(argv: list[str] | None = None) -> int:
         f"{_mb(figures['raw_state_bytes'])} in all, the last one "
         f"{_mb(figures['latest_state_bytes'])}"
     )
-    print(f"{'store':<20} {'stored':>12} {'raw/stored':>11} {'latest p50':>11} {'load p50':>9}")
+    print(f"state storage: {figures['state_storage']}")
+    print(
+        f"{'store':<20} {'stored':>12} {'raw/stored':>11} {'latest p50':>11} {'load p50':>9} "
+        f"{'cold latest':>12} {'plain latest':>13} {'warm/plain':>11} {'cold/plain':>11}"
+    )
     for name, row in figures["rows"].items():
-        print(
+        line = (
             f"{name:<20} {_mb(row['stored']):>12} {row['raw_over_stored'] or '-':>11} "
             f"{row['latest_p50_ms']:>9.2f}ms {row['load_p50_ms']:>7.2f}ms"
         )
+        if "plain_latest_p50_ms" in row:
+            plain = row["plain_latest_p50_ms"]
+            line += (
+                f" {row['latest_cold_p50_ms']:>10.2f}ms {plain:>11.2f}ms"
+                f" {row['latest_p50_ms'] / plain:>11.2f} {row['latest_cold_p50_ms'] / plain:>11.2f}"
+            )
+        print(line)
     return 0
 
 

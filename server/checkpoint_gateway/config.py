@@ -137,6 +137,16 @@ def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse
 
 
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = _int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
 def _optional(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         return None if text.strip().lower() in ("", "none", "off") else kind(text)
@@ -253,6 +263,31 @@ class Settings:
     )
     ttl_seconds: float | None = _setting(
         None, _optional(_positive(_float)), "checkpoints expire this long after they are saved"
+    )
+    # How states are stored (backends/_states.py): chains of zstd deltas, on by default.
+    state_compression: bool = _setting(
+        True,
+        parse_bool,
+        "store a state as a zstd delta against its parent's, with a snapshot every "
+        "--state-snapshot-every; false: as it comes (what was stored as deltas still reads)",
+    )
+    state_snapshot_every: int = _setting(
+        16,
+        _int_between(1, 256),
+        "a chain holds at most this many states (a snapshot and deltas): a read applies "
+        "fewer deltas than this",
+    )
+    state_compression_level: int = _setting(
+        3, _int_between(3, 19), "zstd level, 3 to 19 (1 and 2 miss most of what states share)"
+    )
+    state_compression_min_bytes: int = _setting(
+        4096, parse_size, "smaller states are stored as they come"
+    )
+    state_cache_bytes: int = _setting(
+        64 * MiB,
+        parse_size,
+        "states kept in memory to delta the next save against (and to start reads from); "
+        "0: none, every save then reads its parent",
     )
     tls_cert_file: str | None = _setting(
         None, _optional(_readable), "PEM server certificate chain; with the key, serve TLS"

@@ -46,6 +46,7 @@ from prometheus_client.registry import Collector
 
 from . import __version__
 from .backends._base import Backend
+from .backends._states import ENCODINGS
 
 __all__ = [
     "BREAKER_STATES",
@@ -236,6 +237,25 @@ class Metrics:
             buckets=BYTES_BUCKETS,
             registry=r,
         )
+        self.state_saved_bytes = Counter(
+            "checkpoint_gateway_state_saved_bytes",
+            "Bytes of the states saved, as clients sent them.",
+            ("backend",),
+            registry=r,
+        )
+        self.state_stored_bytes = Counter(
+            "checkpoint_gateway_state_stored_bytes",
+            "Bytes written to the backend for those states: a delta or snapshot and its "
+            "frame, or the state as it came (saved / stored is the compression ratio).",
+            ("backend",),
+            registry=r,
+        )
+        self.state_encodings = Counter(
+            "checkpoint_gateway_state_encodings",
+            "States saved, by how they were stored: plain (as they came), snapshot or delta.",
+            ("backend", "encoding"),
+            registry=r,
+        )
         attempt_labels = ("backend", "operation", "outcome")
         self.attempts = Counter(
             "checkpoint_gateway_backend_attempts",
@@ -343,6 +363,16 @@ class Metrics:
             self.retries.labels(name, operation)
         for operation in ("save", "load", "latest"):
             self.state_bytes.labels(operation, name)
+        saved = self.state_saved_bytes.labels(name)
+        stored = self.state_stored_bytes.labels(name)
+        encodings = {kind: self.state_encodings.labels(name, kind) for kind in ENCODINGS}
+
+        def observe(raw: int, written: int, encoding: str) -> None:
+            saved.inc(raw)
+            stored.inc(written)
+            encodings[encoding].inc()
+
+        backend.states.observer = observe
 
     def watch_breaker(self, backend: str, state: Callable[[], str]) -> None:
         """Export a circuit breaker's state (``closed``, ``half_open`` or ``open``)."""

@@ -34,7 +34,14 @@ from .auth import (
     PrincipalsFile,
     metrics_authorizer,
 )
-from .backends import Backend, BackendURLError, Retention, StoreLocationError, open_backend
+from .backends import (
+    Backend,
+    BackendURLError,
+    Retention,
+    StateStorage,
+    StoreLocationError,
+    open_backend,
+)
 from .backends._paging import PageTokens
 from .connections import ConnectionLimits
 from .instrumented import RpcObserver
@@ -137,6 +144,7 @@ async def _open(settings: config.Settings) -> Backend:
         "limits": limits,
         "retention": retention,
         "page_tokens": PageTokens(settings.page_token_key),
+        "state_storage": state_storage(settings),
     }
     scheme = settings.backend.partition("://")[0].lower()
     if scheme in ("postgresql", "postgres"):
@@ -144,6 +152,17 @@ async def _open(settings: config.Settings) -> Backend:
     elif scheme.startswith("redis"):
         options["settings"] = settings.redis
     return await open_backend(settings.backend, **options)
+
+
+def state_storage(settings: config.Settings) -> StateStorage:
+    """How the gateway's backend stores states, from the ``--state-*`` settings."""
+    return StateStorage(
+        enabled=settings.state_compression,
+        snapshot_every=settings.state_snapshot_every,
+        level=settings.state_compression_level,
+        min_bytes=settings.state_compression_min_bytes,
+        cache_bytes=settings.state_cache_bytes,
+    )
 
 
 async def serve(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -307,3 +308,38 @@ def test_json_log_lines_carry_the_extra_fields() -> None:
     assert entry["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
     assert "args" not in entry
     assert "levelno" not in entry
+
+
+async def test_stored_bytes_and_encodings_show_the_compression_ratio(served: Served) -> None:
+    """A conversation saved whole after every turn: the saved bytes are what clients sent,
+    the stored bytes what went to the backend (a snapshot, then deltas), and a state that
+    does not compress is counted as plain."""
+    messages: list[str] = []
+    states, parent = [], ""
+    for turn in range(10):
+        messages.append(f"turn {turn}: " + "the agent reads the tool's answer and plans " * 120)
+        state = json.dumps({"messages": messages}).encode()
+        saved = await served.client.save(
+            Checkpoint("talk", state, parent_id=parent, content_type="application/json")
+        )
+        states.append(state)
+        parent = saved.checkpoint_id
+    noise = os.urandom(16 * 1024)
+    await served.client.save(Checkpoint("noise", noise, content_type="application/octet-stream"))
+
+    f = await served.scrape()
+
+    def value(family: str, **labels: str) -> float | None:
+        return sample_value(f, family, family + "_total", backend="memory", **labels)
+
+    saved_bytes = value("checkpoint_gateway_state_saved_bytes")
+    stored_bytes = value("checkpoint_gateway_state_stored_bytes")
+    assert saved_bytes == sum(map(len, states)) + len(noise)
+    assert stored_bytes is not None
+    assert len(noise) < stored_bytes < len(noise) + saved_bytes / 5
+    encodings = {
+        kind: value("checkpoint_gateway_state_encodings", encoding=kind)
+        for kind in ("plain", "snapshot", "delta")
+    }
+    assert encodings == {"plain": 1, "snapshot": 1, "delta": 9}
+    assert (await served.client.latest("talk")).state_bytes == states[-1]

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from ..secrets import mask_url
 from ._base import Backend, Retention
 from ._location import StoreLocationError
+from ._states import StateStorage
 from .memory import MemoryStore
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "BackendURLError",
     "MemoryStore",
     "Retention",
+    "StateStorage",
     "StoreLocationError",
     "mask_url",
     "open_backend",

@@ -42,7 +42,7 @@ import secrets
 import struct
 import sys
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -68,6 +68,7 @@ else:
 from checkpoint_client import Channel, Checkpoint, InternalError
 
 __all__ = [
+    "ENCODINGS",
     "HIDDEN",
     "StateCodec",
     "StateStats",
@@ -78,6 +79,8 @@ __all__ = [
 ]
 
 MiB: Final = 1024 * 1024
+#: How a save's state was stored (the ``encoding`` label of the metrics).
+ENCODINGS: Final = ("plain", "snapshot", "delta")
 #: Names of chain links start with this (a control character: no client name can).
 HIDDEN: Final = "\x1f"
 #: The state column of a checkpoint stored as a chain: this, then the state's length
@@ -225,6 +228,8 @@ class StateCodec:
     def __init__(self, storage: StateStorage | None = None) -> None:
         self.storage = storage or StateStorage()
         self.stats = StateStats()
+        #: Told of every save once stored: (state bytes, bytes written, encoding).
+        self.observer: Callable[[int, int, str], None] | None = None
         self._states: OrderedDict[str, bytes] = OrderedDict()  # top link version -> state
         self._state_bytes = 0
         # (execution, namespace, checkpoint id) -> its chain ((): stored as it came), or
@@ -365,17 +370,23 @@ class StateCodec:
     def stored(self, raw: Checkpoint, stored: Checkpoint) -> None:
         """Count a save that went through: ``raw`` as saved, ``stored`` as it was written."""
         stats = self.stats
-        stats.raw_bytes += len(raw.state_bytes)
+        size = len(raw.state_bytes)
         if stored is raw or not stored.state_bytes.startswith(_FRAME):
-            stats.stored_bytes += len(stored.state_bytes)
+            written, encoding = len(stored.state_bytes), "plain"
             stats.plain += 1
-            return
-        links = _chain_of(stored)
-        stats.stored_bytes += len(stored.state_bytes) + len(links[-1][2].value_bytes or b"")
-        if len(links) > 1:
-            stats.deltas += 1
         else:
-            stats.snapshots += 1
+            links = _chain_of(stored)
+            written = len(stored.state_bytes) + len(links[-1][2].value_bytes or b"")
+            if len(links) > 1:
+                encoding = "delta"
+                stats.deltas += 1
+            else:
+                encoding = "snapshot"
+                stats.snapshots += 1
+        stats.raw_bytes += size
+        stats.stored_bytes += written
+        if self.observer is not None:
+            self.observer(size, written, encoding)
 
     # -- read ------------------------------------------------------------------------------
 
