@@ -90,6 +90,12 @@ _FRAME_LEN: Final = len(_FRAME) + 8
 _LINK_TYPE: Final = "application/vnd.checkpoint-gateway.state-link"
 _SNAPSHOT: Final = b"Z"  # the whole state, zstd
 _DELTA: Final = b"D"  # zstd with the previous state of the chain as prefix
+#: A splice: the previous state's first ``head`` and last ``tail`` bytes around a new
+#: middle (zstd, with the bytes before it as prefix): ``>QQQ`` head, tail, middle length.
+_SPLICE: Final = b"P"
+_SPLICE_HEADER: Final = struct.Struct(">QQQ")
+_SPLICE_WINDOW: Final = 32 * 1024  # the bytes before a splice's middle it is compressed with
+_CHUNK: Final = 64 * 1024  # common prefixes and suffixes are compared this much at a time
 #: Content types whose bytes are compressed already: stored as they come.
 _COMPRESSED_TYPES: Final = (
     "application/gzip",
@@ -341,6 +347,22 @@ class StateCodec:
     def _link_now(self, raw: bytes, base: bytes | None) -> bytes | None:
         level = self.storage.level
         if base is not None:
+            # Most steps change one stretch of the state (a message appended, a field
+            # rewritten): a splice then costs two memcmp passes and compressing the new
+            # stretch, and a read applies it without rebuilding the states between.
+            head = _common_prefix(base, raw)
+            tail = _common_suffix(base, raw, min(len(base), len(raw)) - head)
+            middle = memoryview(raw)[head : len(raw) - tail]
+            if len(middle) * 8 <= len(raw):
+                window = base[max(0, head - _SPLICE_WINDOW) : head]
+                body = b""
+                if middle:
+                    body = compress(
+                        middle,
+                        level,
+                        zstd_dict=ZstdDict(window, is_raw=True).as_prefix if window else None,
+                    )
+                return _SPLICE + _SPLICE_HEADER.pack(head, tail, len(middle)) + body
             delta = compress(
                 raw,
                 options={
@@ -435,8 +457,9 @@ class StateCodec:
                 raise _corrupt(cp)
             values.append(channel.value_bytes)
         if start < len(links):
-            work = sum(len(v) for v in values[start:]) + size * (len(links) - start)
-            if work >= _OFFLOAD_BYTES:
+            # A snapshot or delta rebuilds a whole state; a splice only its new stretch.
+            rebuilt = sum(1 for v in values[start:] if v[:1] != _SPLICE)
+            if size * rebuilt >= _OFFLOAD_BYTES:
                 state = await asyncio.to_thread(_apply, cp, values, start, state)
             else:
                 state = _apply(cp, values, start, state)
@@ -450,21 +473,117 @@ def _apply(cp: Checkpoint, values: list[bytes], start: int, state: bytes | None)
     """The state at the end of a chain, from its link ``start`` on (``state`` is the one
     before it; None when ``start`` is 0)."""
     options: dict[int, int] = {DecompressionParameter.window_log_max: _MAX_WINDOW_LOG}
+    rope = None if state is None else _Rope(state)
     try:
         for i in range(start, len(values)):
             kind, body = values[i][:1], memoryview(values[i])[1:]
             if kind == _SNAPSHOT and i == 0:
-                state = decompress(body, options=options)
-            elif kind == _DELTA and state is not None:
-                prefix = ZstdDict(state, is_raw=True).as_prefix
-                state = decompress(body, options=options, zstd_dict=prefix)
+                rope = _Rope(decompress(body, options=options))
+            elif kind == _DELTA and rope is not None:
+                prefix = ZstdDict(rope.whole(), is_raw=True).as_prefix
+                rope = _Rope(decompress(body, options=options, zstd_dict=prefix))
+            elif kind == _SPLICE and rope is not None and len(body) >= _SPLICE_HEADER.size:
+                head, tail, length = _SPLICE_HEADER.unpack_from(body)
+                if head + tail > rope.size:
+                    raise _corrupt(cp)
+                middle = b""
+                if length:
+                    window = rope.range(max(0, head - _SPLICE_WINDOW), head)
+                    middle = decompress(
+                        body[_SPLICE_HEADER.size :],
+                        options=options,
+                        zstd_dict=ZstdDict(window, is_raw=True).as_prefix if window else None,
+                    )
+                if len(middle) != length:
+                    raise _corrupt(cp)
+                rope.splice(head, middle, tail)
             else:
                 raise _corrupt(cp)
     except ZstdError as exc:
         raise _corrupt(cp) from exc
-    if state is None:
+    if rope is None:
         raise _corrupt(cp)
-    return state
+    return rope.whole()
+
+
+class _Rope:
+    """A state being rebuilt as pieces of other buffers, so that a run of splices costs
+    the new stretches and one copy at the end, not a copy of the whole state per link."""
+
+    __slots__ = ("pieces", "size")
+
+    def __init__(self, data: bytes) -> None:
+        self.pieces = [memoryview(data)]
+        self.size = len(data)
+
+    def _pieces(self, start: int, end: int) -> list[memoryview]:
+        out, offset = [], 0
+        for piece in self.pieces:
+            if offset >= end:
+                break
+            n = len(piece)
+            low, high = max(start - offset, 0), min(end - offset, n)
+            if low < high:
+                out.append(piece if (low, high) == (0, n) else piece[low:high])
+            offset += n
+        return out
+
+    def range(self, start: int, end: int) -> bytes:
+        return b"".join(self._pieces(start, end))
+
+    def splice(self, head: int, middle: bytes, tail: int) -> None:
+        pieces = self._pieces(0, head)
+        if middle:
+            pieces.append(memoryview(middle))
+        pieces += self._pieces(self.size - tail, self.size)
+        self.pieces = pieces
+        self.size = head + len(middle) + tail
+
+    def whole(self) -> bytes:
+        if len(self.pieces) == 1 and isinstance(self.pieces[0].obj, bytes):
+            whole = self.pieces[0].obj
+            if len(whole) == self.size:
+                return whole
+        return b"".join(self.pieces)
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """The length of the longest common prefix (memcmp a chunk at a time, then a binary
+    search in the chunk that differs)."""
+    n, view, pos = min(len(a), len(b)), memoryview(b), 0
+    while pos < n:
+        step = min(_CHUNK, n - pos)
+        if a.startswith(view[pos : pos + step], pos):
+            pos += step
+            continue
+        low, high = 0, step  # a[pos:pos+low] matches, a[pos:pos+high] does not
+        while high - low > 1:
+            mid = (low + high) // 2
+            if a.startswith(view[pos : pos + mid], pos):
+                low = mid
+            else:
+                high = mid
+        return pos + low
+    return n
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    """The length of the longest common suffix, at most ``limit``."""
+    view, end_a, end_b, done = memoryview(b), len(a), len(b), 0
+    while done < limit:
+        step = min(_CHUNK, limit - done)
+        if a.endswith(view[end_b - done - step : end_b - done], 0, end_a - done):
+            done += step
+            continue
+        low, high = 0, step
+        while high - low > 1:
+            mid = (low + high) // 2
+            if a.endswith(view[end_b - done - mid : end_b - done], 0, end_a - done):
+                low = mid
+            else:
+                high = mid
+        return done + low
+    return done
 
 
 def _corrupt(cp: Checkpoint) -> InternalError:
