@@ -374,8 +374,8 @@ class StateCodec:
             if len(delta) * 4 <= len(raw):
                 return _DELTA + delta
         if len(raw) > 2 * _PROBE_BYTES:
-            middle = len(raw) // 2
-            sample = raw[middle - _PROBE_BYTES // 2 : middle + _PROBE_BYTES // 2]
+            half = len(raw) // 2
+            sample = raw[half - _PROBE_BYTES // 2 : half + _PROBE_BYTES // 2]
             if len(compress(sample, 1)) * _MIN_RATIO > len(sample):
                 return None
         whole = compress(
