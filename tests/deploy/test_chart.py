@@ -970,3 +970,24 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def test_state_storage_values_reach_the_config_map(default: Manifests) -> None:
+    data = Manifests(
+        render(
+            {
+                "config": {
+                    "stateCompression": False,
+                    "stateSnapshotEvery": 32,
+                    "stateCacheBytes": "128MiB",
+                }
+            }
+        )
+    ).config()
+    assert data["CHECKPOINT_GATEWAY_STATE_COMPRESSION"] == "false"
+    assert data["CHECKPOINT_GATEWAY_STATE_SNAPSHOT_EVERY"] == "32"
+    assert data["CHECKPOINT_GATEWAY_STATE_CACHE_BYTES"] == "128MiB"
+    # Unset: the gateway's defaults (compression on), not a key of the chart's own.
+    assert not [name for name in default.config() if "_STATE_" in name]
+    with pytest.raises(Exception, match="stateSnapshotEvery"):
+        render({"config": {"stateSnapshotEvery": 0}})
