@@ -368,3 +368,31 @@ async def test_removing_the_bases_of_a_chain_loses_no_descendant(
         states[5],
         states[2],
     ]
+
+
+async def test_states_stored_before_chains_still_read_and_their_lineages_go_on(
+    make_backend: MakeBackend,
+) -> None:
+    """Old data: what the storage format before chains wrote (every state as it came,
+    which ``enabled=False`` still writes byte for byte) reads back under chains, and the
+    next save to such a lineage starts a chain (a snapshot, then deltas)."""
+    store = await make_backend(state_storage=StateStorage(enabled=False))
+    states, parent = [], ""
+    for turn in range(5):
+        state = grown(states[-1] if states else None, turn, "append")
+        parent = (await store.save(Checkpoint("old", state, parent_id=parent))).checkpoint_id
+        states.append(state)
+    raw = await store._latest("old", "")
+    assert raw is not None
+    assert raw.state_bytes == states[-1]
+    assert raw.channels == {}
+    store.states = StateCodec(StateStorage(snapshot_every=4, min_bytes=64))  # an upgrade
+    for turn in range(5, 10):
+        state = grown(states[-1], turn, "append")
+        parent = (await store.save(Checkpoint("old", state, parent_id=parent))).checkpoint_id
+        states.append(state)
+    stats = store.states.stats
+    assert (stats.plain, stats.snapshots, stats.deltas) == (0, 2, 3)
+    restart(store)
+    page = await store.list("old", limit=100)
+    assert [c.state_bytes for c in page.checkpoints] == states[::-1]

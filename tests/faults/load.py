@@ -1,6 +1,8 @@
 """A bounded save load against a gateway, what it saw, and the proof nothing acked is lost.
 
-Each writer owns one execution and saves checkpoint after checkpoint of random bytes. As
+Each writer owns one execution and saves checkpoint after checkpoint of random bytes, or
+(``conversation=True``) a conversation saved whole after every turn, each checkpoint a
+child of the one before: what the gateway stores as chains of deltas. As
 an agent runtime does, it retries a failed save with the *same* checkpoint (same id,
 same bytes) until it is acknowledged, then moves on; so after the run every lineage must
 hold versions 1..n without a gap or a duplicate, every acknowledged save with exactly
@@ -30,9 +32,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from checkpoint_client import AsyncCheckpointClient, Checkpoint, CheckpointError, CheckpointStore
 from checkpoint_client import iter_checkpoints as iterate
 from checkpoint_client._ids import new_checkpoint_id
+from checkpoint_gateway.backends import Backend
+from checkpoint_gateway.backends._states import HIDDEN
 from tests.gateway_process import GatewayProcess
 
 ALLOWED_DURING_OUTAGE = {"UNAVAILABLE", "DEADLINE_EXCEEDED"}
+TURNS = 80  # a conversation's length before its writer starts another
+WORDS = ("the", "agent", "calls", "a", "tool", "reads", "plans", "answers", "user", "step")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,7 @@ class SaveLoad:
     writers: int = 32
     timeout: float = 2.0
     prefix: str = "w"
+    conversation: bool = False
     acked: dict[str, Ack] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -81,10 +88,23 @@ class SaveLoad:
     async def _writer(self, execution_id: str) -> None:
         assert self._client is not None
         rng = random.Random(execution_id)
+        messages: list[str] = []
+        parent = ""
         while not self._stop.is_set():
-            state = os.urandom(rng.randint(16, 2048))
+            if self.conversation:
+                if len(messages) >= TURNS:
+                    messages, parent = [], ""  # a new thread: its states start small again
+                words = rng.choices(WORDS, k=rng.randint(60, 160))
+                messages.append(" ".join(words))
+                state = json.dumps({"messages": messages, "turn": len(messages)}).encode()
+            else:
+                state = os.urandom(rng.randint(16, 2048))
             checkpoint = Checkpoint(
-                execution_id, state, checkpoint_id=new_checkpoint_id(), node="step"
+                execution_id,
+                state,
+                checkpoint_id=new_checkpoint_id(),
+                parent_id=parent,
+                node="step",
             )
             while not self._stop.is_set():
                 started = time.monotonic()
@@ -98,6 +118,7 @@ class SaveLoad:
                 now = time.monotonic()
                 self.outcomes.append(Outcome(started, now, "OK"))
                 self.acked[saved.checkpoint_id] = Ack(execution_id, saved.version, state, now)
+                parent = saved.checkpoint_id
                 break
 
     # -- what the callers saw ----------------------------------------------------------------
@@ -160,6 +181,7 @@ class Verification:
     wrong: list[str]  # stored, but other bytes or another version
     gaps: list[str]  # lineages whose versions are not exactly 1..n
     unacknowledged_stored: int  # saved without an answer reaching the writer
+    chained: int = 0  # lineages whose latest checkpoint is stored as a chain of deltas
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -169,6 +191,7 @@ class Verification:
             "wrong": len(self.wrong),
             "lineages_with_gaps_or_duplicates": len(self.gaps),
             "stored_without_ack": self.unacknowledged_stored,
+            "lineages_stored_as_chains": self.chained,
         }
 
 
@@ -195,7 +218,12 @@ async def verify(store: CheckpointStore, load: SaveLoad) -> Verification:
         elif cp.state_bytes != ack.state or cp.version != ack.version:
             wrong.append(cid)
     found = len(load.acked) - len(missing) - len(wrong)
-    return Verification(len(load.acked), found, missing, wrong, gaps, extra)
+    chained = 0
+    if isinstance(store, Backend):  # how the latest state of each lineage is stored
+        for eid in load.execution_ids():
+            raw = await store._latest(eid, "")
+            chained += raw is not None and any(n.startswith(HIDDEN) for n in raw.channels)
+    return Verification(len(load.acked), found, missing, wrong, gaps, extra, chained)
 
 
 def report(path: Path, name: str, figures: dict[str, Any]) -> None:

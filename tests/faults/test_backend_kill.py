@@ -1,7 +1,8 @@
 """kill -9 the backend under load, restart it, and prove nothing acknowledged was lost.
 
-A real gateway process (the CLI) serves 32 writers while its PostgreSQL or Redis server
-is killed with SIGKILL and restarted on the same port and data. Afterwards every
+A real gateway process (the CLI) serves 32 writers, each saving a conversation whole
+after every turn (stored as chains of deltas), while its PostgreSQL or Redis server is
+killed with SIGKILL and restarted on the same port and data. Afterwards every
 acknowledged save is read back straight from the backend, byte for byte. Meanwhile the
 callers may see only UNAVAILABLE or DEADLINE_EXCEEDED, the gateway must keep running,
 report NOT_SERVING while the backend is down and SERVING once it is back, and its
@@ -77,7 +78,7 @@ async def _kill_and_restart(backend: Killable, tmp_path: Path) -> dict[str, Any]
     gateway = GatewayProcess(["--listen", "127.0.0.1:0", "--backend", backend.url], cwd=tmp_path)
     try:
         await asyncio.to_thread(gateway.wait_listening)
-        load = SaveLoad(gateway.target, writers=32, timeout=2.0)
+        load = SaveLoad(gateway.target, writers=32, timeout=2.0, conversation=True)
         started = time.monotonic()
         load.start()
         try:
@@ -102,7 +103,8 @@ async def _kill_and_restart(backend: Killable, tmp_path: Path) -> dict[str, Any]
     assert code == 0, gateway.output()
     assert "Traceback" not in gateway.output(), gateway.output()
 
-    # Read back straight from the backend, not through the gateway that acknowledged.
+    # Read back straight from the backend, not through the gateway that acknowledged
+    # (every stored chain must decode: verify reads each checkpoint's state).
     store = await open_backend(backend.url)
     try:
         checked = await verify(store, load)
@@ -134,6 +136,7 @@ async def _kill_and_restart(backend: Killable, tmp_path: Path) -> dict[str, Any]
     assert checked.wrong == [], figures
     assert checked.gaps == [], figures
     assert checked.found == checked.acknowledged > 0, figures
+    assert checked.chained > 0, figures  # the saves under test were deltas
     assert set(load.errors()) <= ALLOWED_DURING_OUTAGE, figures
     assert not_serving is not None, "health never reported NOT_SERVING during the outage"
     assert serving is not None, "health never reported SERVING again"
