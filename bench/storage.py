@@ -169,11 +169,11 @@ async def gateway_row(
         latest_id = await _save_all(store, execution, all_states)
         latest = await timed(lambda: store.latest(execution))
         by_id = await timed(lambda: store.load(execution, latest_id))
+        stats = _stats(store)
         # A process that holds no state (a restarted gateway, another replica): every
         # read decodes the chain from its snapshot.
         store.states = StateCodec(dataclasses.replace(storage, cache_bytes=0))
         cold = await timed(lambda: store.latest(execution))
-        stats = _stats(store)
     finally:
         await store.close()
     # The same last state stored as it comes, in the same store: the plain load the

@@ -17,9 +17,9 @@ def test_storage_bench_measures_every_store() -> None:
             "-m",
             "bench.storage",
             "--turns",
-            "10",
+            "12",
             "--message-bytes",
-            "256",
+            "1024",
             "--json",
         ],
         cwd=ROOT,
@@ -30,11 +30,49 @@ def test_storage_bench_measures_every_store() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     figures = json.loads(done.stdout)
-    assert figures["turns"] == 10
-    # The full state after every turn: turn i carries i messages of ~256 bytes.
-    assert figures["raw_state_bytes"] > 55 * 256
+    assert figures["turns"] == 12
+    # The full state after every turn: turn i carries i messages of ~1 KiB.
+    assert figures["raw_state_bytes"] > 78 * 1024
     assert set(figures["rows"]) == {"sqlite", "file", "postgresql", "redis", "langgraph-postgres"}
     for name, row in figures["rows"].items():
         assert row["stored"] > 0, name
         assert row["latest_p50_ms"] > 0, name
         assert row["load_p50_ms"] > 0, name
+        if name != "langgraph-postgres":  # the gateway's stores keep chains of deltas
+            assert row["deltas"] > 0, name
+            assert row["raw_over_stored"] > 1.5, name
+            assert row["plain_latest_p50_ms"] > 0, name
+            assert row["latest_cold_p50_ms"] > 0, name
+
+
+def test_scale_bench_measures_every_cell() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.scale",
+            "--backend",
+            "sqlite",
+            "--small",
+            "1000",
+            "--checkpoints",
+            "2000",
+            "--lineage",
+            "1000",
+            "--samples",
+            "3",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = json.loads(done.stdout)
+    cells = {"save", "load", "latest", "list page", "executions page", "search run_id"}
+    cells |= {"copy 1,000", "delete 10 runs"}
+    assert set(figures["small"]) == set(figures["big"]) == cells
+    assert all(v > 0 for v in [*figures["small"].values(), *figures["big"].values()])
+    assert set(figures["lineage"]) == {"short", "long"}
