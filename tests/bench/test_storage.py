@@ -40,7 +40,6 @@ def test_storage_bench_measures_every_store() -> None:
         assert row["load_p50_ms"] > 0, name
         if name != "langgraph-postgres":  # the gateway's stores keep chains of deltas
             assert row["deltas"] > 0, name
-            assert row["raw_over_stored"] > 1.5, name
             assert row["plain_latest_p50_ms"] > 0, name
             assert row["latest_cold_p50_ms"] > 0, name
 
