@@ -396,3 +396,31 @@ async def test_states_stored_before_chains_still_read_and_their_lineages_go_on(
     restart(store)
     page = await store.list("old", limit=100)
     assert [c.state_bytes for c in page.checkpoints] == states[::-1]
+
+
+async def test_ancestors_with_a_channel_filter_still_return_whole_states(
+    make_backend: MakeBackend,
+) -> None:
+    """Ancestors asked for some channels and the states: the chains' links are read
+    too (a backend fetches only the channels asked for otherwise)."""
+    from checkpoint_client import Channel
+
+    store = await make_backend(state_storage=StateStorage(snapshot_every=4, min_bytes=64))
+    states, parent = [], ""
+    for turn in range(6):
+        state = grown(states[-1] if states else None, turn, "append")
+        saved = await store.save(
+            Checkpoint("e", state, parent_id=parent, channels={"count": Channel(str(turn), turn)})
+        )
+        parent = saved.checkpoint_id
+        states.append(state)
+    assert store.states.stats.deltas > 0
+    restart(store)
+    page = await store.ancestors(
+        "e", parent, include_self=True, channels=["count"], include_state=True
+    )
+    assert [c.state_bytes for c in page.checkpoints] == [states[-1]]
+    assert page.checkpoints[0].channels["count"].value == 5
+    page = await store.ancestors("e", parent, include_self=True, include_state=True, limit=10)
+    assert [c.state_bytes for c in page.checkpoints] == states[::-1]
+    assert all(set(c.channels) == {"count"} for c in page.checkpoints)

@@ -56,13 +56,21 @@ from checkpoint_client import (
     NotFound,
     PendingWrite,
     PruneStrategy,
+    Unavailable,
 )
 from checkpoint_client._ids import with_id
 
 from .. import context as call_context
 from .. import validation as v
 from ._paging import PageTokens
-from ._states import HIDDEN, StateCodec, StateStorage, stored_length, visible_channels
+from ._states import (
+    HIDDEN,
+    StateCodec,
+    StateStorage,
+    is_frame,
+    stored_length,
+    visible_channels,
+)
 
 __all__ = [
     "AncestorWalk",
@@ -340,6 +348,8 @@ class Backend(CheckpointStore, ABC):
         )
         if ours:
             self.states.stored(raw, stored)
+            if saved.state_bytes is raw.state_bytes:
+                return _answer(saved)  # stored as it came
             return _answer(saved.replace(state=raw.state_bytes))
         self.states.forget(raw)
         if not _chained(saved) and not _chained(stored):
@@ -633,7 +643,24 @@ class Backend(CheckpointStore, ABC):
                 left = set(walk.channels)
                 mask = sum(1 << i for i, n in enumerate(names) if n in left)
             token = self.page_tokens.encode("ancestors", scope, [following, mask])
-        return CheckpointPage(await self.states.decode_all(walk.items), token)
+        items = walk.items
+        if include_state and names:
+            # The walk read only the channels asked for: states stored as chains need
+            # their links, read with the checkpoint (rare: LangGraph asks for either).
+            items = [await self._with_links(cp) for cp in items]
+        return CheckpointPage(await self.states.decode_all(items), token)
+
+    async def _with_links(self, cp: Checkpoint) -> Checkpoint:
+        if not is_frame(cp.state_bytes) or _chained(cp):
+            return cp
+        whole = await self._load(cp.execution_id, cp.namespace, cp.checkpoint_id)
+        if whole is None or whole.state_bytes != cp.state_bytes:
+            raise Unavailable(
+                f"checkpoint {cp.checkpoint_id!r} of execution {cp.execution_id!r} changed "
+                "while it was read; safe to retry"
+            )
+        links = {n: ch for n, ch in whole.channels.items() if n.startswith(HIDDEN)}
+        return cp.replace(channels={**cp.channels, **links})
 
     async def delete(self, execution_id: str, checkpoint_id: str, *, namespace: str = "") -> bool:
         v.check_lineage(execution_id, namespace, self.limits)
@@ -921,7 +948,7 @@ def saved_or_conflict(new: Checkpoint, stored: Checkpoint) -> Checkpoint:
 
     The same content is a retry and returns what is stored; other content is a conflict.
     When either state is stored as a chain (``_states``), the states are left to the
-    caller to compare (``Backend._saved`` reads the stored one): the rest is compared here.
+    caller to compare (``Backend._save_answer`` reads the stored one): the rest is compared here.
     """
     if _chained(new) or _chained(stored):
         new = new.replace(state=b"", channels=visible_channels(new.channels))

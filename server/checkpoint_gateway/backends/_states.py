@@ -70,6 +70,7 @@ from checkpoint_client import Channel, Checkpoint, InternalError
 __all__ = [
     "ENCODINGS",
     "HIDDEN",
+    "is_frame",
     "StateCodec",
     "StateStats",
     "StateStorage",
@@ -174,10 +175,15 @@ def visible_channels(channels: Mapping[str, Channel]) -> dict[str, Channel]:
     return {n: ch for n, ch in channels.items() if not n.startswith(HIDDEN)}
 
 
+def is_frame(data: bytes) -> bool:
+    """Whether a stored state is a chain's frame (the state is in the chain's links)."""
+    return len(data) == _FRAME_LEN and data.startswith(_FRAME)
+
+
 def stored_length(cp: Checkpoint) -> int:
     """The length of a checkpoint's state as loads return it (a chain's frame says it)."""
     data = cp.state_bytes
-    if len(data) == _FRAME_LEN and data.startswith(_FRAME):
+    if is_frame(data):
         return int(struct.unpack_from(">Q", data, len(_FRAME))[0])
     return len(data)
 
@@ -414,14 +420,17 @@ class StateCodec:
 
     async def decode(self, cp: Checkpoint) -> Checkpoint:
         """``cp`` as loads return it: its whole state, without the links."""
-        if not cp.channels:
+        frame = cp.state_bytes
+        framed = is_frame(frame)
+        if not cp.channels and not framed:
             return cp
         links = _chain_of(cp)
         if not links:
+            if framed:
+                raise _corrupt(cp)  # read without its links: never hand out a frame
             return cp
         visible = visible_channels(cp.channels)
-        frame = cp.state_bytes
-        if not (len(frame) == _FRAME_LEN and frame.startswith(_FRAME)):
+        if not framed:
             return cp.replace(channels=visible)  # the state was left out (include_state)
         size = int(struct.unpack_from(">Q", frame, len(_FRAME))[0])
         state = await self._materialize(cp, links, size)
