@@ -424,3 +424,21 @@ async def test_ancestors_with_a_channel_filter_still_return_whole_states(
     page = await store.ancestors("e", parent, include_self=True, include_state=True, limit=10)
     assert [c.state_bytes for c in page.checkpoints] == states[::-1]
     assert all(set(c.channels) == {"count"} for c in page.checkpoints)
+
+
+async def test_without_a_cache_each_save_reads_its_parent_and_still_deltas(
+    make_backend: MakeBackend,
+) -> None:
+    """``cache_bytes=0``: nothing is kept, so every save reads its parent back, and the
+    state is still stored as a delta against it."""
+    store = await make_backend(
+        state_storage=StateStorage(snapshot_every=8, min_bytes=64, cache_bytes=0)
+    )
+    states, parent = [], ""
+    for turn in range(6):
+        state = grown(states[-1] if states else None, turn, "append")
+        parent = (await store.save(Checkpoint("e", state, parent_id=parent))).checkpoint_id
+        states.append(state)
+    assert (store.states.stats.snapshots, store.states.stats.deltas) == (1, 5)
+    page = await store.list("e", limit=10)
+    assert [c.state_bytes for c in page.checkpoints] == states[::-1]

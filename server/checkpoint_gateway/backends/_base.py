@@ -327,15 +327,16 @@ class Backend(CheckpointStore, ABC):
     async def _stored_form(self, raw: Checkpoint) -> Checkpoint:
         """``raw`` as it is to be stored (``_states``): its parent is read first when its
         state is needed and not at hand."""
+        parent_state = None
         if self.states.needs_parent(raw):
             parent = await self._load(raw.execution_id, raw.namespace, raw.parent_id)
             if parent is not None:
                 try:
-                    await self.states.decode(parent)
+                    parent_state = (await self.states.decode(parent)).state_bytes
                 except InternalError:
                     parent = None  # unreadable: the state starts a chain of its own
             self.states.parent_read(raw, parent)
-        return await self.states.encode(raw)
+        return await self.states.encode(raw, parent_state)
 
     async def _save_answer(
         self, raw: Checkpoint, stored: Checkpoint, saved: Checkpoint

@@ -115,7 +115,9 @@ _PROBE_BYTES: Final = 16 * 1024  # a sample compressed to tell whether a state c
 _MIN_RATIO: Final = 1.25  # a snapshot must shrink a state at least this much
 _OFFLOAD_BYTES: Final = 256 * 1024  # larger states are (de)compressed off the event loop
 _MAX_WINDOW_LOG: Final = 27  # 128 MiB: twice the largest state a gateway accepts, and more
-_CHAINS_KEPT: Final = 65536  # how many checkpoints' chains are remembered (a few MiB)
+# How many checkpoints' chains are remembered: about 1 KiB each (16 links at most), for
+# the parents of the next saves of as many lineages.
+_CHAINS_KEPT: Final = 8192
 # A lineage whose state did not compress is probed again only every this many saves.
 _REPROBE_EVERY: Final = 16
 
@@ -189,6 +191,7 @@ def stored_length(cp: Checkpoint) -> int:
 
 
 Link = tuple[str, str]  # (channel name, version) of one link of a chain
+_NAMES: Final = tuple(f"{HIDDEN}{i}" for i in range(256))  # a link's name by position
 
 
 class _Plain:
@@ -307,9 +310,11 @@ class StateCodec:
 
     # -- save ------------------------------------------------------------------------------
 
-    async def encode(self, cp: Checkpoint) -> Checkpoint:
+    async def encode(self, cp: Checkpoint, parent_state: bytes | None = None) -> Checkpoint:
         """``cp`` as it is to be stored: as a chain (a frame for a state, and links), or
         as it came. The links reference its parent's chain and carry the new link.
+        ``parent_state``: the parent's state as ``decode`` just returned it (when the
+        cache could not keep it).
 
         ``stored`` (or ``forget``) must follow once the backend answered.
         """
@@ -325,7 +330,7 @@ class StateCodec:
         base: bytes | None = None
         chain: tuple[Link, ...] = ()
         if isinstance(parent, tuple) and 0 < len(parent) < self.storage.snapshot_every:
-            base = self._cached_state(parent[-1][1])
+            base = self._cached_state(parent[-1][1]) or parent_state
             if base is not None:
                 chain = parent
         link = await self._link(raw, base)
@@ -334,7 +339,7 @@ class StateCodec:
             return cp
         if link[:1] == _SNAPSHOT:
             chain = ()
-        top = (f"{HIDDEN}{len(chain)}", secrets.token_hex(12))
+        top = (_NAMES[len(chain)], secrets.token_hex(12))
         channels = dict(cp.channels)
         for name, version in chain:
             channels[name] = Channel(version)
@@ -436,7 +441,7 @@ class StateCodec:
         state = await self._materialize(cp, links, size)
         self._remember_chain(
             (cp.execution_id, cp.namespace, cp.checkpoint_id),
-            tuple((f"{HIDDEN}{i}", version) for i, version, _ in links),
+            tuple((_NAMES[i], version) for i, version, _ in links),
         )
         return cp.replace(state=state, channels=visible)
 
