@@ -668,7 +668,9 @@ async def test_a_page_cut_short_never_reads_the_states_it_leaves_out(
     store = await make_redis(limits=Limits(max_page_bytes=MiB))
     redis_url = None if is_cluster(store) else request.getfixturevalue("redis_url")
     for i in range(8):
-        await store.save(Checkpoint("big", bytes([i]) * (200 * 1024), checkpoint_id=f"c{i}"))
+        # Random bytes are stored as they come (see test_file_backend's twin).
+        state = random.Random(i).randbytes(200 * 1024)
+        await store.save(Checkpoint("big", state, checkpoint_id=f"c{i}"))
     key = store.execution_key("big") + "namespaces"
     for listing in (
         lambda: store.list("big", limit=8),

@@ -7,6 +7,7 @@ Every test works on a real database file in the test's temporary directory.
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
 import sqlite3
 import sys
@@ -538,7 +539,9 @@ async def test_a_failed_copy_leaves_no_trace(open_store: OpenStore, db: Path) ->
 async def test_a_page_cut_short_reads_only_the_rows_it_returns(open_store: OpenStore) -> None:
     store = await open_store(limits=Limits(max_page_bytes=1024 * 1024))
     for i in range(8):
-        await store.save(Checkpoint("run", bytes([i]) * (200 * 1024), checkpoint_id=f"c{i}"))
+        # Random bytes are stored as they come (see test_file_backend's twin).
+        state = random.Random(i).randbytes(200 * 1024)
+        await store.save(Checkpoint("run", state, checkpoint_id=f"c{i}"))
     with statements(store) as seen:
         page = await store.list("run", limit=8)
     assert 1 <= len(page.checkpoints) < 8

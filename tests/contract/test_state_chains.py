@@ -442,3 +442,28 @@ async def test_without_a_cache_each_save_reads_its_parent_and_still_deltas(
     assert (store.states.stats.snapshots, store.states.stats.deltas) == (1, 5)
     page = await store.list("e", limit=10)
     assert [c.state_bytes for c in page.checkpoints] == states[::-1]
+
+
+async def test_a_page_of_chains_stays_within_the_byte_budget_once_decoded(
+    make_backend: MakeBackend,
+) -> None:
+    """A backend weighs a chain by what it stores (a few bytes here); the page is cut by
+    what the states weigh decoded, and paging on returns every one."""
+    from checkpoint_gateway.validation import Limits
+
+    store = await make_backend(
+        limits=Limits(max_page_bytes=1024 * 1024), state_storage=StateStorage(min_bytes=64)
+    )
+    states = [bytes([i]) * (200 * 1024) for i in range(8)]
+    for i, state in enumerate(states):
+        await store.save(Checkpoint("big", state, checkpoint_id=f"c{i}"))
+    assert store.states.stats.snapshots == 8
+    for listing in ({}, {"all_namespaces": True}):
+        page = await store.list("big", limit=8, **listing)
+        assert len(page.checkpoints) == 5  # 5 x (200 KiB + 512) fit in 1 MiB
+        assert page.next_page_token is not None
+        rest = await store.list("big", limit=8, page_token=page.next_page_token, **listing)
+        got = [c.state_bytes for c in [*page.checkpoints, *rest.checkpoints]]
+        assert got == states[::-1]
+    found = await store.search(limit=8)
+    assert len(found.checkpoints) == 5
