@@ -117,9 +117,11 @@ def _url(text: str) -> str:
     return text
 
 
-def _between(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        value = _float(text)
+def _between(
+    low: float, high: float, kind: Callable[[str], float] = _float
+) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        value = kind(text)
         if not low <= value <= high:
             raise ValueError(f"must be between {low:g} and {high:g}")
         return value
@@ -132,16 +134,6 @@ def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
         value = kind(text)
         if value <= 0:
             raise ValueError("must be greater than 0")
-        return value
-
-    return parse
-
-
-def _int_between(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        value = _int(text)
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
         return value
 
     return parse
@@ -273,12 +265,12 @@ class Settings:
     )
     state_snapshot_every: int = _setting(
         16,
-        _int_between(1, 256),
+        _between(1, 256, _int),
         "a chain holds at most this many states (a snapshot and deltas): a read applies "
         "fewer deltas than this",
     )
     state_compression_level: int = _setting(
-        3, _int_between(3, 19), "zstd level, 3 to 19 (1 and 2 miss most of what states share)"
+        3, _between(3, 19, _int), "zstd level, 3 to 19 (1 and 2 miss most of what states share)"
     )
     state_compression_min_bytes: int = _setting(
         4096, parse_size, "smaller states are stored as they come"

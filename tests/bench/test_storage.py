@@ -6,22 +6,15 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_storage_bench_measures_every_store() -> None:
+def bench(*args: str) -> dict[str, Any]:
+    """Run ``python -m bench.<args>`` with ``--json``; its figures."""
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.storage",
-            "--turns",
-            "12",
-            "--message-bytes",
-            "1024",
-            "--json",
-        ],
+        [sys.executable, "-m", *args, "--json"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -29,7 +22,12 @@ def test_storage_bench_measures_every_store() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    figures = json.loads(done.stdout)
+    figures: dict[str, Any] = json.loads(done.stdout)
+    return figures
+
+
+def test_storage_bench_measures_every_store() -> None:
+    figures = bench("bench.storage", "--turns", "12", "--message-bytes", "1024")
     assert figures["turns"] == 12
     # The full state after every turn: turn i carries i messages of ~1 KiB.
     assert figures["raw_state_bytes"] > 78 * 1024
@@ -45,31 +43,11 @@ def test_storage_bench_measures_every_store() -> None:
 
 
 def test_scale_bench_measures_every_cell() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.scale",
-            "--backend",
-            "sqlite",
-            "--small",
-            "1000",
-            "--checkpoints",
-            "2000",
-            "--lineage",
-            "1000",
-            "--samples",
-            "3",
-            "--json",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    figures = bench(
+        "bench.scale",
+        *("--backend", "sqlite", "--small", "1000", "--checkpoints", "2000"),
+        *("--lineage", "1000", "--samples", "3"),
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    figures = json.loads(done.stdout)
     cells = {"save", "load", "latest", "list page", "executions page", "search run_id"}
     cells |= {"copy 1,000", "delete 10 runs"}
     assert set(figures["small"]) == set(figures["big"]) == cells
