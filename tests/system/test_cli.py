@@ -92,6 +92,8 @@ def test_acknowledged_saves_survive_kill_9(tmp_path: Path, scheme: str) -> None:
         (["--default-page-size", "500", "--max-page-size", "100"], {}, "--default-page-size"),
         (["--tls-cert-file", "/nonexistent.pem"], {}, "--tls-cert-file"),
         ([], {"CHECKPOINT_GATEWAY_TLS_CERT_FILE": "/etc/hostname"}, "--tls-key-file"),
+        (["--state-snapshot-every", "0"], {}, "--state-snapshot-every"),
+        ([], {"CHECKPOINT_GATEWAY_STATE_COMPRESSION_LEVEL": "1"}, "--state-compression-level"),
     ],
 )
 def test_bad_settings_exit_2_with_one_clear_line(
