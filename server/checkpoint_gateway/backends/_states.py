@@ -3,11 +3,13 @@
 Runtimes that save the whole state after every step (langgraphgo, spring-ai-alibaba graph,
 LangGraph without ``DeltaChannel``) store the same bytes again and again: a conversation's
 message list grows by one message a step, so what is stored grows with the square of its
-length. A backend stores a state here as a **chain**: a compressed snapshot, then one
-delta per checkpoint, each compressed with zstd against the state before it (the previous
-state is the delta's raw-content prefix: zstd finds what is unchanged there). After
-``snapshot_every`` links, the next state starts a new chain, so a read applies fewer than
-``snapshot_every`` deltas.
+length. A backend stores a state here as a **chain**: a zstd snapshot, then one delta per
+checkpoint against the state before it. A delta is a *splice* when the step changed one
+stretch of the state (the previous state's head and tail, found by memcmp, around the new
+stretch, compressed): a read applies a run of splices as pieces of buffers and copies the
+state once. Otherwise it is zstd with the previous state as raw-content prefix (zstd finds
+what is unchanged). After ``snapshot_every`` links the next state starts a new chain, so a
+read applies fewer than ``snapshot_every`` deltas.
 
 **How a chain is stored: as channels.** Every backend already keeps channel values once
 per ``(lineage, name, version)``, shares them between the checkpoints that carry them, and
@@ -23,7 +25,7 @@ chain, so
   metadata, clear), and it goes with the last one;
 - copy copies links as it copies channels; forks share their parent's links;
 - a save whose base went meanwhile gets the backend's ``NotFound`` for the missing link
-  and is stored again as a snapshot.
+  and is stored again as it came.
 
 The checkpoint's own state column then holds a small frame (``_FRAME`` and the length of
 the whole state). A state is stored as it came (no frame, no links) when it is smaller
