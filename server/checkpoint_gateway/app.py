@@ -224,8 +224,17 @@ class DrainInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self) -> None:
         self.draining = False
         self.in_flight = 0
-        self.idle = asyncio.Event()
-        self.idle.set()
+        self._idle = asyncio.Event()
+
+    async def wait_idle(self) -> None:
+        """Return once no call is in flight; call it after setting ``draining``.
+
+        Calls only count themselves (an int); the event is set by the last call to end
+        while draining, so that the per-call path does not touch it."""
+        if self.in_flight == 0:
+            return
+        self._idle.clear()
+        await self._idle.wait()
 
     async def intercept_service(
         self,
@@ -246,13 +255,12 @@ class DrainInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                     grpc.StatusCode.UNAVAILABLE, "the gateway is shutting down; retry"
                 )
             self.in_flight += 1
-            self.idle.clear()
             try:
                 return await inner(request, context)
             finally:
                 self.in_flight -= 1
-                if self.in_flight == 0:
-                    self.idle.set()
+                if self.in_flight == 0 and self.draining:
+                    self._idle.set()
 
         return grpc.unary_unary_rpc_method_handler(
             behavior,
@@ -441,7 +449,7 @@ class Gateway:
         await self._health.enter_graceful_shutdown()
         self._drain.draining = True
         try:
-            await asyncio.wait_for(self._drain.idle.wait(), grace)
+            await asyncio.wait_for(self._drain.wait_idle(), grace)
         except TimeoutError:
             log.warning(
                 "grace period over with %d calls in flight; cancelling them",

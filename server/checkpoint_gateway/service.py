@@ -95,8 +95,7 @@ def _answer_save(reply: c.pb.SaveResponse, saved: Checkpoint) -> None:
     """Fill a SaveResponse (alone, or one item of SaveMany) from what was stored."""
     reply.checkpoint_id = saved.checkpoint_id
     reply.version = saved.version
-    if saved.created_at is not None:
-        reply.created_at.FromDatetime(saved.created_at)
+    c.datetime_to_pb(saved.created_at, reply.created_at)
 
 
 class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
