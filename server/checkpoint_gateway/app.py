@@ -25,12 +25,18 @@ from . import reflection as reflection_service
 from .connections import ConnectionLimits
 from .intake import IntakeInterceptor, RefusalInterceptor
 from .service import CheckpointServicer
+from .wire import split_save_request
 
 log = logging.getLogger("checkpoint_gateway")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CheckpointService"].full_name
 HEALTH_SERVICE_NAME = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 _SERVICE_PREFIX = f"/{SERVICE_NAME}/"
+
+#: Request parsers that replace protobuf's for some methods (large states copied once).
+_DESERIALIZERS: dict[str, Callable[[bytes], Any]] = {
+    f"{_SERVICE_PREFIX}Save": split_save_request,
+}
 
 #: The execution the health probe reads. Any answer (usually NotFound) proves the backend
 #: reachable, so it may hold data or not.
@@ -135,12 +141,32 @@ class _Registry:
         """Nothing to do: the generated code adds the same handlers as a generic one."""
 
     def find(self, method: str) -> grpc.RpcMethodHandler[Any, Any] | None:
+        """The handler of ``method``; for the checkpoint service's, with the gateway's own
+        request parser where it has one, and a serializer that passes replies the
+        servicer encoded itself (``bytes``) through (see ``CheckpointServicer``)."""
         details = cast(grpc.HandlerCallDetails, _MethodOnly(method))
         for generic in self.handlers:
             handler = generic.service(details)
-            if handler is not None:
-                return handler
+            if handler is None:
+                continue
+            if method.startswith(_SERVICE_PREFIX) and handler.unary_unary is not None:
+                handler = grpc.unary_unary_rpc_method_handler(
+                    handler.unary_unary,
+                    request_deserializer=_DESERIALIZERS.get(method, handler.request_deserializer),
+                    response_serializer=_encoded(handler.response_serializer),
+                )
+            return handler
         return None
+
+
+def _encoded(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes]:
+    """``serialize``, except for a reply that is already encoded."""
+    assert serialize is not None  # every checkpoint service method has one
+
+    def serializer(reply: Any) -> bytes:
+        return reply if isinstance(reply, bytes) else serialize(reply)
+
+    return serializer
 
 
 async def _intercepted(
@@ -404,6 +430,8 @@ class Gateway:
                 store,
                 max_response_bytes=max_message_bytes,
                 max_json_length=max_metadata_bytes,
+                # The registry's handlers pass encoded replies through (_Registry.find).
+                encoded_replies=once,
             ),
             target,
         )
