@@ -56,19 +56,24 @@ def _rpc(handler: Handler[_Req, _Resp]) -> Handler[_Req, _Resp]:
     ) -> _Resp:
         # grpc-stubs says float, but grpc returns None when the client set no deadline.
         remaining: float | None = context.time_remaining()
-        if remaining is not None:
+        if remaining is None:
+            token = call_context.deadline.set(None)
+            scope = None
+        else:
             # Stop a little before the caller does, so our DEADLINE_EXCEEDED reaches it
             # instead of racing its own expiry (a status sent after that fails in grpc).
             remaining = max(0.0, remaining - min(_DEADLINE_MARGIN, remaining / 20))
-        token = call_context.deadline.set(
-            None if remaining is None else time.monotonic() + remaining
-        )
-        scope = asyncio.timeout(remaining)
+            deadline = time.monotonic() + remaining
+            token = call_context.deadline.set(deadline)
+            scope = asyncio.timeout(remaining)
+            cancelling = call_context.cancelled_at.set(deadline)
         try:
+            if scope is None:
+                return await handler(self, request, context)
             async with scope:
                 return await handler(self, request, context)
         except TimeoutError as exc:
-            if scope.expired():
+            if scope is not None and scope.expired():
                 code, details = grpc.StatusCode.DEADLINE_EXCEEDED, "the call's deadline passed"
             else:  # raised by the store, not by our deadline: a defect
                 code, details = answer(exc, method)
@@ -76,6 +81,8 @@ def _rpc(handler: Handler[_Req, _Resp]) -> Handler[_Req, _Resp]:
             code, details = answer(exc, method)
         finally:
             call_context.deadline.reset(token)
+            if scope is not None:
+                call_context.cancelled_at.reset(cancelling)
         if context.done():
             # The call already ended (the caller's deadline passed, or it went away):
             # there is nobody to tell, and grpc would log the failed send as an error.

@@ -318,3 +318,53 @@ async def test_the_drain_waits_only_when_calls_are_in_flight() -> None:
     drain = app.DrainInterceptor()
     drain.draining = True
     await asyncio.wait_for(drain.wait_idle(), 1)  # none in flight: at once
+
+
+class _Hung(MemoryStore):
+    """A backend whose saves never answer."""
+
+    async def _save(self, checkpoint: Checkpoint, expected_version: int | None) -> Checkpoint:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_one_timer_cuts_a_hung_backend_off_as_two_did() -> None:
+    """The servicer's timer alone bounds the resilient layer's attempt (it sets none of
+    its own for the same deadline): the caller gets DEADLINE_EXCEEDED, the breaker counts
+    a failure, and the metrics say DeadlineExceeded, not a cancellation."""
+    from checkpoint_client import DeadlineExceeded
+    from checkpoint_gateway import chain, config
+    from checkpoint_gateway.metrics import Metrics
+    from checkpoint_gateway.resilience import ResilientStore
+
+    metrics = Metrics(process=False)
+    store = chain.build(_Hung(), config.Settings(), metrics=metrics)
+    gateway = await Gateway.start(store, health_probe_interval=None)
+    try:
+        async with AsyncCheckpointClient(
+            f"127.0.0.1:{gateway.port}", timeout=0.4, service_config=None
+        ) as client:
+            with pytest.raises(DeadlineExceeded):
+                await client.save(Checkpoint("run", {"n": 1}))
+        resilient = store._inner  # type: ignore[attr-defined]
+        assert isinstance(resilient, ResilientStore)
+        assert resilient.breaker.consecutive_failures == 1
+        for family, labels in (
+            ("checkpoint_gateway_operations_total", ("save", "memory")),
+            ("checkpoint_gateway_backend_attempts_total", ("memory", "save")),
+        ):
+            names = (
+                ("operation", "backend")
+                if family.endswith("operations_total")
+                else (
+                    "backend",
+                    "operation",
+                )
+            )
+            sample = dict(zip(names, labels, strict=True))
+            assert (
+                metrics.registry.get_sample_value(family, {**sample, "outcome": "DeadlineExceeded"})
+                == 1
+            )
+    finally:
+        await gateway.stop(grace=1)
