@@ -120,6 +120,12 @@ class AsyncCheckpointClient(CheckpointStore):
         else:
             self._channel = grpc.aio.secure_channel(target, credentials, options=channel_options)
         self._stub = pb_grpc.CheckpointServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        # Save takes requests already encoded too (large states, see _convert.save_request).
+        self._save = self._channel.unary_unary(
+            _SAVE_METHOD,
+            request_serializer=_serialize,
+            response_deserializer=c.pb.SaveResponse.FromString,
+        )
         self._timeout = timeout
         self._metadata = tuple(metadata)
         self._token = token
@@ -147,11 +153,8 @@ class AsyncCheckpointClient(CheckpointStore):
     ) -> Checkpoint:
         # The id is chosen here, not by the server, so that a retried call is idempotent.
         checkpoint = with_id(checkpoint)
-        reply = await self._call(
-            self._stub.Save,
-            lambda: c.pb.SaveRequest(
-                checkpoint=c.checkpoint_to_pb(checkpoint), expected_version=expected_version
-            ),
+        reply: c.pb.SaveResponse = await self._call(
+            self._save, lambda: c.save_request(checkpoint, expected_version)
         )
         return _saved(checkpoint, reply)
 
@@ -381,6 +384,17 @@ class AsyncCheckpointClient(CheckpointStore):
 
     async def close(self) -> None:
         await self._channel.close(grace=None)
+
+
+_SAVE_METHOD = "/{}/Save".format(c.pb.DESCRIPTOR.services_by_name["CheckpointService"].full_name)
+
+
+def _serialize(request: Any) -> bytes:
+    """A request message as protobuf encodes it; one already encoded, as it is."""
+    if isinstance(request, bytes):
+        return request
+    encoded: bytes = request.SerializeToString()
+    return encoded
 
 
 def _saved(checkpoint: Checkpoint, reply: c.pb.SaveResponse) -> Checkpoint:

@@ -23,9 +23,11 @@ from ._store import PruneStrategy
 __all__ = [
     "channel_from_pb",
     "channel_to_pb",
+    "checkpoint_field",
     "checkpoint_from_pb",
     "checkpoint_to_pb",
     "datetime_from_pb",
+    "datetime_to_pb",
     "execution_from_pb",
     "execution_to_pb",
     "filter_from_json",
@@ -35,6 +37,7 @@ __all__ = [
     "pb",
     "prune_strategy_from_pb",
     "prune_strategy_to_pb",
+    "save_request",
     "write_from_pb",
     "write_to_pb",
 ]
@@ -46,9 +49,20 @@ def datetime_from_pb(ts: Timestamp) -> datetime | None:
     return datetime.fromtimestamp(ts.seconds, UTC).replace(microsecond=ts.nanos // 1000)
 
 
-def _datetime_to_pb(value: datetime | None, out: Timestamp) -> None:
-    if value is not None:
-        out.FromDatetime(value)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def datetime_to_pb(value: datetime | None, out: Timestamp) -> None:
+    """Set ``out`` to ``value`` (naive means UTC), as ``Timestamp.FromDatetime`` does, in a
+    quarter of its time: no time tuple, no range check (a ``datetime`` is always within
+    a Timestamp's range). Every saved checkpoint's answer carries one."""
+    if value is None:
+        return
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    since = value - _EPOCH
+    out.seconds = since.days * 86400 + since.seconds
+    out.nanos = since.microseconds * 1000
 
 
 def write_to_pb(w: PendingWrite) -> pb.PendingWrite:
@@ -97,7 +111,7 @@ def _channels_from_pb(items: Any) -> dict[str, Channel]:
 
 def execution_to_pb(info: ExecutionInfo) -> pb.Execution:
     m = pb.Execution(execution_id=info.execution_id)
-    _datetime_to_pb(info.updated_at, m.updated_at)
+    datetime_to_pb(info.updated_at, m.updated_at)
     return m
 
 
@@ -120,8 +134,65 @@ def checkpoint_to_pb(cp: Checkpoint, *, with_state: bool = True) -> pb.Checkpoin
         pending_writes=[write_to_pb(w) for w in cp.pending_writes],
         channels=[channel_to_pb(name, ch) for name, ch in cp.channels.items()],
     )
-    _datetime_to_pb(cp.created_at, m.created_at)
+    datetime_to_pb(cp.created_at, m.created_at)
     return m
+
+
+#: A save whose state is at least this long is encoded by ``save_request`` without
+#: protobuf's copies of the state; below it they cost less than the splicing.
+SPLICE_THRESHOLD = 64 * 1024
+
+_LENGTH_DELIMITED = 2
+_STATE_FIELD = pb.Checkpoint.DESCRIPTOR.fields_by_name["state"].number
+_CHECKPOINT_FIELD = pb.SaveRequest.DESCRIPTOR.fields_by_name["checkpoint"].number
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field_header(number: int, length: int) -> bytes:
+    """The tag and length of length-delimited field ``number``."""
+    return _varint(number << 3 | _LENGTH_DELIMITED) + _varint(length)
+
+
+def checkpoint_field(cp: Checkpoint, field: int = 1) -> list[bytes]:
+    """``cp`` encoded as length-delimited field ``field`` of a message, in parts to join:
+    the state is not copied by protobuf but put after the checkpoint's other fields (they
+    may come in any order on the wire), so that joining the parts is its one copy."""
+    head = checkpoint_to_pb(cp, with_state=False).SerializeToString()
+    state = cp.state_bytes
+    if not state:
+        return [_field_header(field, len(head)), head]
+    state_header = _field_header(_STATE_FIELD, len(state))
+    return [
+        _field_header(field, len(head) + len(state_header) + len(state)),
+        head,
+        state_header,
+        state,
+    ]
+
+
+def save_request(cp: Checkpoint, expected_version: int | None = None) -> pb.SaveRequest | bytes:
+    """The Save request for ``cp``: a message, or for a large state its encoding.
+
+    Protobuf copies a state three times on its way to the wire: into the checkpoint
+    message, into the request (a message field is set by copy), into the encoding, each
+    time into fresh memory (1.5 to 3.5 ms for 1 MiB here, against 40 us this way). A
+    large state is instead encoded by ``checkpoint_field``: the same message on the wire,
+    which the gateway parses as it parses any other.
+    """
+    if len(cp.state_bytes) < SPLICE_THRESHOLD:
+        return pb.SaveRequest(checkpoint=checkpoint_to_pb(cp), expected_version=expected_version)
+    parts = checkpoint_field(cp, _CHECKPOINT_FIELD)
+    if expected_version is not None:
+        parts.append(pb.SaveRequest(expected_version=expected_version).SerializeToString())
+    return b"".join(parts)
 
 
 def _json_object(text: str, field: str, max_length: int | None = None) -> dict[str, Any]:
@@ -147,7 +218,11 @@ def _json_object(text: str, field: str, max_length: int | None = None) -> dict[s
 
 
 def checkpoint_from_pb(
-    m: pb.Checkpoint, *, stored_fields: bool = True, max_metadata_length: int | None = None
+    m: pb.Checkpoint,
+    *,
+    stored_fields: bool = True,
+    max_metadata_length: int | None = None,
+    state: bytes | None = None,
 ) -> Checkpoint:
     """Build a model from a message; raises InvalidArgument for malformed metadata.
 
@@ -156,10 +231,12 @@ def checkpoint_from_pb(
             ``pending_writes``). False for what a Save asks to store: the gateway sets
             them, so whatever a caller sent there is ignored, never parsed.
         max_metadata_length: refuse longer metadata text before parsing it.
+        state: the state, when it was taken out of the message before parsing (the
+            gateway does so for large ones); ``m.state`` otherwise.
     """
     return Checkpoint(
         m.execution_id,
-        m.state,
+        m.state if state is None else state,
         namespace=m.namespace,
         checkpoint_id=m.checkpoint_id,
         parent_id=m.parent_id,

@@ -39,6 +39,7 @@ from . import context
 from .app import HEALTH_PROBE_EXECUTION
 from .layer import StoreLayer
 from .metrics import SERVER_ERROR_CODES, Metrics, code_name
+from .resilience import DEADLINE_SLACK
 
 __all__ = ["AttemptObserver", "InstrumentedStore", "RpcObserver", "outcome_of"]
 
@@ -61,12 +62,14 @@ def outcome_of(exc: BaseException) -> str:
 
 def _outcome(exc: BaseException) -> str:
     """As ``outcome_of``, but a call cancelled because its deadline passed (the servicer
-    and the resilient layer cut such calls off) is DeadlineExceeded, as the caller sees it,
-    not a cancellation."""
+    cuts such calls off, with one timer for the whole chain) is DeadlineExceeded, as the
+    caller sees it, not a cancellation. The event loop's clock runs a few milliseconds
+    behind ``time.monotonic``, so its timer may fire a hair before the deadline: within
+    ``DEADLINE_SLACK`` counts (as the resilient layer counts it for the breaker)."""
     outcome = outcome_of(exc)
     if outcome == "Canceled":
         deadline = context.deadline.get()
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline is not None and time.monotonic() >= deadline - DEADLINE_SLACK:
             return "DeadlineExceeded"
     return outcome
 

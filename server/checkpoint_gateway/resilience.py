@@ -96,8 +96,8 @@ log = logging.getLogger("checkpoint_gateway.resilience")
 
 _R = TypeVar("_R")
 
-# How close to the deadline a cancellation from outside counts as the deadline's.
-_DEADLINE_SLACK = 0.05
+#: How close to the deadline a cancellation from outside counts as the deadline's.
+DEADLINE_SLACK = 0.05
 
 
 # -- which errors are transient -------------------------------------------------------------
@@ -480,18 +480,30 @@ class ResilientStore(StoreLayer):
             self.breaker.record_neutral()
             raise DeadlineExceeded(f"{operation}: the deadline passed before attempt {number}")
         attempt_token = context.attempt.set(number)
-        scope = asyncio.timeout(remaining)
+        # An enclosing scope that cancels the call by our deadline (the servicer's) bounds
+        # this attempt already; a second timer would cost a call as much and fire with it.
+        # Cut off by it, the attempt is recorded as one cut off by ours (see below).
+        enclosing = context.cancelled_at.get()
+        scope = (
+            None
+            if deadline is None or (enclosing is not None and enclosing <= deadline)
+            else asyncio.timeout(remaining)
+        )
         observed = (
             _UNOBSERVED
             if self._observer is None
             else self._observer.attempt(operation, execution_id, number)
         )
         try:
-            async with scope:
+            if scope is None:
                 with observed:
                     value = await attempt()
+            else:
+                async with scope:
+                    with observed:
+                        value = await attempt()
         except TimeoutError as exc:
-            if not scope.expired():
+            if scope is None or not scope.expired():
                 return self._failed(exc)
             # The backend call was cancelled by the timeout: nothing keeps running.
             self.breaker.record_failure()
@@ -510,7 +522,7 @@ class ResilientStore(StoreLayer):
             # servicer's, or grpc's) beating ours by a hair: a hung backend all the same.
             # Otherwise the caller went away, which says nothing about the backend; either
             # way the probe slot must not stay taken.
-            if deadline is not None and self._clock() >= deadline - _DEADLINE_SLACK:
+            if deadline is not None and self._clock() >= deadline - DEADLINE_SLACK:
                 self.breaker.record_failure()
             else:
                 self.breaker.record_neutral()

@@ -30,9 +30,11 @@ from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2_grpc a
 
 from . import context as call_context
 from .caller_errors import answer
+from .wire import SplitSave
 
 _Req = TypeVar("_Req")
 _Paged = TypeVar("_Paged", c.pb.ListResponse, c.pb.AncestorsResponse)
+_One = TypeVar("_One", c.pb.LoadResponse, c.pb.LatestResponse)
 _Resp = TypeVar("_Resp")
 Handler = Callable[[Any, _Req, grpc.aio.ServicerContext[Any, Any]], Awaitable[_Resp]]
 
@@ -54,19 +56,24 @@ def _rpc(handler: Handler[_Req, _Resp]) -> Handler[_Req, _Resp]:
     ) -> _Resp:
         # grpc-stubs says float, but grpc returns None when the client set no deadline.
         remaining: float | None = context.time_remaining()
-        if remaining is not None:
+        if remaining is None:
+            token = call_context.deadline.set(None)
+            scope = None
+        else:
             # Stop a little before the caller does, so our DEADLINE_EXCEEDED reaches it
             # instead of racing its own expiry (a status sent after that fails in grpc).
             remaining = max(0.0, remaining - min(_DEADLINE_MARGIN, remaining / 20))
-        token = call_context.deadline.set(
-            None if remaining is None else time.monotonic() + remaining
-        )
-        scope = asyncio.timeout(remaining)
+            deadline = time.monotonic() + remaining
+            token = call_context.deadline.set(deadline)
+            scope = asyncio.timeout(remaining)
+            cancelling = call_context.cancelled_at.set(deadline)
         try:
+            if scope is None:
+                return await handler(self, request, context)
             async with scope:
                 return await handler(self, request, context)
         except TimeoutError as exc:
-            if scope.expired():
+            if scope is not None and scope.expired():
                 code, details = grpc.StatusCode.DEADLINE_EXCEEDED, "the call's deadline passed"
             else:  # raised by the store, not by our deadline: a defect
                 code, details = answer(exc, method)
@@ -74,6 +81,8 @@ def _rpc(handler: Handler[_Req, _Resp]) -> Handler[_Req, _Resp]:
             code, details = answer(exc, method)
         finally:
             call_context.deadline.reset(token)
+            if scope is not None:
+                call_context.cancelled_at.reset(cancelling)
         if context.done():
             # The call already ended (the caller's deadline passed, or it went away):
             # there is nobody to tell, and grpc would log the failed send as an error.
@@ -95,8 +104,7 @@ def _answer_save(reply: c.pb.SaveResponse, saved: Checkpoint) -> None:
     """Fill a SaveResponse (alone, or one item of SaveMany) from what was stored."""
     reply.checkpoint_id = saved.checkpoint_id
     reply.version = saved.version
-    if saved.created_at is not None:
-        reply.created_at.FromDatetime(saved.created_at)
+    c.datetime_to_pb(saved.created_at, reply.created_at)
 
 
 class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
@@ -108,6 +116,10 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
         max_json_length: metadata and metadata filters longer than this (in characters)
             are refused before they are parsed; the store checks the size that counts
             (``max_metadata_bytes``, as compact JSON) after.
+        encoded_replies: the handlers' response serializers pass ``bytes`` through
+            (``Gateway.start`` makes them so): replies carrying a large state are then
+            encoded here, the state copied once (``_convert.checkpoint_field``), instead of
+            into a message and again into its encoding.
     """
 
     def __init__(
@@ -116,22 +128,35 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
         *,
         max_response_bytes: int,
         max_json_length: int | None = None,
+        encoded_replies: bool = False,
     ) -> None:
         self._store = store
         self._max_response_bytes = max_response_bytes
         self._max_json_length = max_json_length
+        self._encoded_replies = encoded_replies
 
-    def _to_save(self, m: c.pb.Checkpoint) -> Checkpoint:
+    def _one(self, reply_type: Callable[..., _One], cp: Checkpoint) -> _One | bytes:
+        """A reply of one checkpoint (Load, Latest: both are field 1)."""
+        if self._encoded_replies and len(cp.state_bytes) >= c.SPLICE_THRESHOLD:
+            return b"".join(c.checkpoint_field(cp))
+        return reply_type(checkpoint=c.checkpoint_to_pb(cp))
+
+    def _to_save(self, m: c.pb.Checkpoint, state: bytes | None = None) -> Checkpoint:
         """The checkpoint a Save asks to store. What the gateway sets (created_at, version,
         pending_writes) is ignored, not parsed: an old or careless client that echoes a
         loaded checkpoint back, or a hostile one, cannot fail the save with it."""
         return c.checkpoint_from_pb(
-            m, stored_fields=False, max_metadata_length=self._max_json_length
+            m, stored_fields=False, max_metadata_length=self._max_json_length, state=state
         )
 
     @_rpc
-    async def Save(self, request: c.pb.SaveRequest, context: Any) -> c.pb.SaveResponse:
-        checkpoint = self._to_save(request.checkpoint)
+    async def Save(self, request: c.pb.SaveRequest | SplitSave, context: Any) -> c.pb.SaveResponse:
+        # A large request comes with its state taken out (wire.split_save_request).
+        state = None
+        if isinstance(request, SplitSave):
+            state = request.state
+            request = request.message
+        checkpoint = self._to_save(request.checkpoint, state)
         expected = request.expected_version if request.HasField("expected_version") else None
         reply = c.pb.SaveResponse()
         _answer_save(reply, await self._store.save(checkpoint, expected_version=expected))
@@ -162,19 +187,21 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
         return reply
 
     @_rpc
-    async def Load(self, request: c.pb.LoadRequest, context: Any) -> c.pb.LoadResponse:
+    async def Load(self, request: c.pb.LoadRequest, context: Any) -> c.pb.LoadResponse | bytes:
         cp = await self._store.load(
             request.execution_id, request.checkpoint_id, namespace=request.namespace
         )
-        return c.pb.LoadResponse(checkpoint=c.checkpoint_to_pb(cp))
+        return self._one(c.pb.LoadResponse, cp)
 
     @_rpc
-    async def Latest(self, request: c.pb.LatestRequest, context: Any) -> c.pb.LatestResponse:
+    async def Latest(
+        self, request: c.pb.LatestRequest, context: Any
+    ) -> c.pb.LatestResponse | bytes:
         cp = await self._store.latest(request.execution_id, namespace=request.namespace)
-        return c.pb.LatestResponse(checkpoint=c.checkpoint_to_pb(cp))
+        return self._one(c.pb.LatestResponse, cp)
 
     @_rpc
-    async def List(self, request: c.pb.ListRequest, context: Any) -> c.pb.ListResponse:
+    async def List(self, request: c.pb.ListRequest, context: Any) -> c.pb.ListResponse | bytes:
         return await self._page(
             request.page_size,
             lambda limit: self._store.list(
@@ -191,7 +218,7 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
         )
 
     @_rpc
-    async def Search(self, request: c.pb.SearchRequest, context: Any) -> c.pb.ListResponse:
+    async def Search(self, request: c.pb.SearchRequest, context: Any) -> c.pb.ListResponse | bytes:
         return await self._page(
             request.page_size,
             lambda limit: self._store.search(
@@ -206,7 +233,7 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
     @_rpc
     async def Ancestors(
         self, request: c.pb.AncestorsRequest, context: Any
-    ) -> c.pb.AncestorsResponse:
+    ) -> c.pb.AncestorsResponse | bytes:
         return await self._page(
             request.page_size,
             lambda limit: self._store.ancestors(
@@ -227,35 +254,48 @@ class CheckpointServicer(pb_grpc.CheckpointServiceServicer):
         page_size: int,
         fetch: Callable[[int | None], Awaitable[CheckpointPage]],
         reply_type: Callable[..., _Paged],
-    ) -> _Paged:
+    ) -> _Paged | bytes:
         """One page of checkpoints as a reply that fits one message.
 
         Stores already stop a page before ``Limits.max_page_bytes``; should the encoded
         reply still be too large, the page is asked for again with the items that fit, so
         that its token comes from the store and stays consistent with what was sent.
+        A page with a large state is encoded here (see ``encoded_replies``).
         """
         if page_size < 0:
             raise InvalidArgument("page_size must not be negative")
         limit = page_size or None
         while True:
             page = await fetch(limit)
-            reply = reply_type(
-                checkpoints=[c.checkpoint_to_pb(cp) for cp in page.checkpoints],
-                next_page_token=page.next_page_token or "",
-            )
-            fits = self._fitting(reply.checkpoints)
-            if fits == len(page.checkpoints):
-                return reply
+            token = page.next_page_token or ""
+            if self._encoded_replies and any(
+                len(cp.state_bytes) >= c.SPLICE_THRESHOLD for cp in page.checkpoints
+            ):
+                fields: list[list[bytes]] = [c.checkpoint_field(cp) for cp in page.checkpoints]
+                # The size of each checkpoint's encoding, as ByteSize() gives it.
+                fits = self._fitting([sum(map(len, parts[1:])) for parts in fields])
+                if fits == len(page.checkpoints):
+                    tail = reply_type(next_page_token=token).SerializeToString()
+                    return b"".join([*(p for parts in fields for p in parts), tail])
+            else:
+                reply = reply_type(
+                    checkpoints=[c.checkpoint_to_pb(cp) for cp in page.checkpoints],
+                    next_page_token=token,
+                )
+                fits = self._fitting([m.ByteSize() for m in reply.checkpoints])
+                if fits == len(page.checkpoints):
+                    return reply
             limit = fits
 
-    def _fitting(self, checkpoints: Sequence[c.pb.Checkpoint]) -> int:
+    def _fitting(self, sizes: Sequence[int]) -> int:
+        """How many of the first checkpoints, of these encoded sizes, fit a reply."""
         budget = self._max_response_bytes - _RESPONSE_HEADROOM
         total = 0
-        for i, m in enumerate(checkpoints):
-            total += m.ByteSize() + 8
+        for i, size in enumerate(sizes):
+            total += size + 8
             if total > budget:
                 return max(i, 1)
-        return len(checkpoints)
+        return len(sizes)
 
     @_rpc
     async def ListNamespaces(
