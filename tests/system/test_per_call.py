@@ -169,10 +169,10 @@ class _Recording(MemoryStore):
 
     def __init__(self) -> None:
         super().__init__()
-        self.states: list[bytes] = []
+        self.seen: list[bytes] = []
 
     async def save(self, checkpoint: Checkpoint, *, expected_version: int | None = None) -> Any:
-        self.states.append(checkpoint.state_bytes)
+        self.seen.append(checkpoint.state_bytes)
         return await super().save(checkpoint, expected_version=expected_version)
 
 
@@ -198,7 +198,7 @@ async def test_a_large_state_reaches_the_store_as_the_object_parsed_from_the_wir
     finally:
         tracemalloc.stop()
     assert reply.version == 1
-    assert store.states[0] is request.state
+    assert store.seen[0] is request.state
     assert peak < 0.5 * MiB  # no copy of the state anywhere on the way
 
 
