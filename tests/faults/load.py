@@ -181,7 +181,7 @@ class Verification:
     wrong: list[str]  # stored, but other bytes or another version
     gaps: list[str]  # lineages whose versions are not exactly 1..n
     unacknowledged_stored: int  # saved without an answer reaching the writer
-    chained: int = 0  # lineages whose latest checkpoint is stored as a chain of deltas
+    chained: int = 0  # lineages whose largest acknowledged state is stored as a chain
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -219,9 +219,13 @@ async def verify(store: CheckpointStore, load: SaveLoad) -> Verification:
             wrong.append(cid)
     found = len(load.acked) - len(missing) - len(wrong)
     chained = 0
-    if isinstance(store, Backend):  # how the latest state of each lineage is stored
-        for eid in load.execution_ids():
-            raw = await store._latest(eid, "")
+    if isinstance(store, Backend):  # how each lineage's largest acknowledged state is stored
+        largest: dict[str, tuple[int, str]] = {}
+        for cid, ack in load.acked.items():
+            best = largest.get(ack.execution_id, (0, ""))
+            largest[ack.execution_id] = max(best, (len(ack.state), cid))
+        for eid, (_, cid) in largest.items():
+            raw = await store._load(eid, "", cid)
             chained += raw is not None and any(n.startswith(HIDDEN) for n in raw.channels)
     return Verification(len(load.acked), found, missing, wrong, gaps, extra, chained)
 

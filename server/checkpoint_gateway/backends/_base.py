@@ -327,6 +327,8 @@ class Backend(CheckpointStore, ABC):
     async def _stored_form(self, raw: Checkpoint) -> Checkpoint:
         """``raw`` as it is to be stored (``_states``): its parent is read first when its
         state is needed and not at hand."""
+        if not self.states.worth_encoding(raw):
+            return raw
         parent_state = None
         if self.states.needs_parent(raw):
             parent = await self._load(raw.execution_id, raw.namespace, raw.parent_id)
@@ -344,13 +346,16 @@ class Backend(CheckpointStore, ABC):
         """A save's answer. When the id was stored already and either side is a chain,
         ``saved_or_conflict`` compared all but the states: the stored state is read and
         compared here (a retry gets the stored checkpoint, other content a Conflict)."""
-        ours = saved.state_bytes == stored.state_bytes and (
-            saved.channel_versions() == stored.channel_versions()
-        )
-        if ours:
-            self.states.stored(raw, stored)
+        if stored is raw:  # as it came: a new save answers with the very state it was given
             if saved.state_bytes is raw.state_bytes:
-                return _answer(saved)  # stored as it came
+                self.states.stored(raw, stored)
+                return _answer(saved)
+            if not _chained(saved):
+                return _answer(saved)  # a retry, compared whole by saved_or_conflict
+        elif saved.state_bytes == stored.state_bytes and (
+            saved.channel_versions() == stored.channel_versions()
+        ):
+            self.states.stored(raw, stored)
             return _answer(saved.replace(state=raw.state_bytes))
         self.states.forget(raw)
         if not _chained(saved) and not _chained(stored):
