@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from checkpoint_client._convert import _varint as _encode_varint
 from checkpoint_client._proto.checkpoint_gateway.v1 import checkpoint_pb2 as pb
 
 __all__ = ["SPLIT_THRESHOLD", "SplitSave", "split_save_request"]
@@ -88,15 +89,6 @@ def _find(data: bytes, start: int, end: int, field: int) -> tuple[int, int, int]
     if pos != end or found is None:
         raise _Unsplittable
     return found
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def split_save_request(raw: bytes) -> pb.SaveRequest | SplitSave:
