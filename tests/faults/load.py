@@ -33,7 +33,7 @@ from checkpoint_client import AsyncCheckpointClient, Checkpoint, CheckpointError
 from checkpoint_client import iter_checkpoints as iterate
 from checkpoint_client._ids import new_checkpoint_id
 from checkpoint_gateway.backends import Backend
-from checkpoint_gateway.backends._states import HIDDEN
+from checkpoint_gateway.backends._states import chained
 from tests.gateway_process import GatewayProcess
 
 ALLOWED_DURING_OUTAGE = {"UNAVAILABLE", "DEADLINE_EXCEEDED"}
@@ -218,7 +218,7 @@ async def verify(store: CheckpointStore, load: SaveLoad) -> Verification:
         elif cp.state_bytes != ack.state or cp.version != ack.version:
             wrong.append(cid)
     found = len(load.acked) - len(missing) - len(wrong)
-    chained = 0
+    stored_as_chains = 0
     if isinstance(store, Backend):  # how each lineage's largest acknowledged state is stored
         largest: dict[str, tuple[int, str]] = {}
         for cid, ack in load.acked.items():
@@ -226,8 +226,8 @@ async def verify(store: CheckpointStore, load: SaveLoad) -> Verification:
             largest[ack.execution_id] = max(best, (len(ack.state), cid))
         for eid, (_, cid) in largest.items():
             raw = await store._load(eid, "", cid)
-            chained += raw is not None and any(n.startswith(HIDDEN) for n in raw.channels)
-    return Verification(len(load.acked), found, missing, wrong, gaps, extra, chained)
+            stored_as_chains += raw is not None and chained(raw)
+    return Verification(len(load.acked), found, missing, wrong, gaps, extra, stored_as_chains)
 
 
 def report(path: Path, name: str, figures: dict[str, Any]) -> None:

@@ -67,6 +67,7 @@ from ._states import (
     HIDDEN,
     StateCodec,
     StateStorage,
+    chained,
     is_frame,
     stored_length,
     visible_channels,
@@ -350,7 +351,7 @@ class Backend(CheckpointStore, ABC):
             if saved.state_bytes is raw.state_bytes:
                 self.states.stored(raw, stored)
                 return _answer(saved)
-            if not _chained(saved):
+            if not chained(saved):
                 return _answer(saved)  # a retry, compared whole by saved_or_conflict
         elif saved.state_bytes == stored.state_bytes and (
             saved.channel_versions() == stored.channel_versions()
@@ -358,7 +359,7 @@ class Backend(CheckpointStore, ABC):
             self.states.stored(raw, stored)
             return _answer(saved.replace(state=raw.state_bytes))
         self.states.forget(raw)
-        if not _chained(saved) and not _chained(stored):
+        if not chained(saved) and not chained(stored):
             return _answer(saved)  # compared whole by saved_or_conflict
         found = await self._load(raw.execution_id, raw.namespace, raw.checkpoint_id)
         if found is None:
@@ -657,7 +658,7 @@ class Backend(CheckpointStore, ABC):
         return CheckpointPage(await self.states.decode_all(items), token)
 
     async def _with_links(self, cp: Checkpoint) -> Checkpoint:
-        if not is_frame(cp.state_bytes) or _chained(cp):
+        if not is_frame(cp.state_bytes) or chained(cp):
             return cp
         whole = await self._load(cp.execution_id, cp.namespace, cp.checkpoint_id)
         if whole is None or whole.state_bytes != cp.state_bytes:
@@ -712,7 +713,7 @@ class Backend(CheckpointStore, ABC):
         """A page as reads return it (states decoded), still within the page budget: a
         backend that weighs rows in its query counts a chain's stored bytes, so a page of
         chains may hold more than fits once decoded; it is cut short then."""
-        if not any(_chained(cp) for cp in items):
+        if not any(chained(cp) for cp in items):
             return items, cut
         items = await self.states.decode_all(items)
         used = 0
@@ -956,7 +957,7 @@ def saved_or_conflict(new: Checkpoint, stored: Checkpoint) -> Checkpoint:
     When either state is stored as a chain (``_states``), the states are left to the
     caller to compare (``Backend._save_answer`` reads the stored one): the rest is compared here.
     """
-    if _chained(new) or _chained(stored):
+    if chained(new) or chained(stored):
         new = new.replace(state=b"", channels=visible_channels(new.channels))
         stored_visible = stored.replace(state=b"", channels=visible_channels(stored.channels))
         if new.same_content(stored_visible):
@@ -971,11 +972,6 @@ def _exists(new: Checkpoint) -> Conflict:
         f"checkpoint {new.checkpoint_id!r} of execution {new.execution_id!r}"
         f"{_in_namespace(new.namespace)} already exists with different content"
     )
-
-
-def _chained(cp: Checkpoint) -> bool:
-    """Whether a checkpoint as stored carries a chain's links (``_states``)."""
-    return any(name.startswith(HIDDEN) for name in cp.channels)
 
 
 def check_cas(checkpoint: Checkpoint, expected_version: int | None, latest_version: int) -> None:

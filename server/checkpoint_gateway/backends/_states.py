@@ -72,11 +72,11 @@ from checkpoint_client import Channel, Checkpoint, InternalError
 __all__ = [
     "ENCODINGS",
     "HIDDEN",
+    "chained",
     "is_frame",
     "StateCodec",
     "StateStats",
     "StateStorage",
-    "is_hidden",
     "stored_length",
     "visible_channels",
 ]
@@ -170,8 +170,9 @@ class StateStats:
     deltas: int = 0
 
 
-def is_hidden(name: str) -> bool:
-    return name.startswith(HIDDEN)
+def chained(cp: Checkpoint) -> bool:
+    """Whether a checkpoint as stored carries a chain's links (its state is a frame)."""
+    return any(name.startswith(HIDDEN) for name in cp.channels)
 
 
 def visible_channels(channels: Mapping[str, Channel]) -> dict[str, Channel]:
@@ -307,7 +308,7 @@ class StateCodec:
 
     def parent_read(self, cp: Checkpoint, parent: Checkpoint | None) -> None:
         """Note what reading ``cp``'s parent found, when it was no chain (or nothing)."""
-        if parent is None or not any(n.startswith(HIDDEN) for n in parent.channels):
+        if parent is None or not chained(parent):
             self._remember_chain((cp.execution_id, cp.namespace, cp.parent_id), ())
 
     # -- save ------------------------------------------------------------------------------
